@@ -1,0 +1,5 @@
+//! `build`: the host tool behind make.
+mod guest;
+mod modlist;
+
+fn main() {}
