@@ -15,6 +15,8 @@
 //! - `root`: where the root task's image lies, physically contiguous, and
 //!   where it wants to run, as seL4's elfloader passes it.
 //!
+//! - `dtb`: a copy of the firmware's device tree.
+//!
 //! Names and command lines live in `strings`, referenced by offset and length.
 
 use core::fmt;
@@ -101,6 +103,8 @@ pub struct BootInfo {
     /// The physical range the kernel was loaded to, and its entry point.
     pub kernel: Region,
     pub kernel_entry: u64,
+    /// A copy of the firmware's device tree.
+    pub dtb: Region,
     pub root: RootImage,
     pub n_ram: u32,
     pub n_reserved: u32,
@@ -154,6 +158,7 @@ impl BootInfo {
         self.uart_base = 0;
         self.kernel = Region::default();
         self.kernel_entry = 0;
+        self.dtb = Region::default();
         self.root = RootImage::default();
         self.n_ram = 0;
         self.n_reserved = 0;
@@ -183,17 +188,34 @@ impl BootInfo {
         push(&mut self.reserved, &mut self.n_reserved, r, Full::Reserved)
     }
 
-    /// Adds a device region, merging it with one it touches or overlaps.
+    /// Adds a device region, keeping the list sorted by address and merging
+    /// regions that overlap (two devices that merely touch stay apart).
     pub fn add_device(&mut self, r: Region) -> Result<(), Full> {
-        for d in &mut self.devices[..self.n_devices as usize] {
-            if r.base <= d.end() && d.base <= r.end() {
-                let base = d.base.min(r.base);
-                let end = d.end().max(r.end());
-                *d = Region::new(base, end - base);
-                return Ok(());
+        if r.size == 0 {
+            return Ok(());
+        }
+        let n = self.n_devices as usize;
+        let mut merged = r;
+        let mut keep = 0;
+        let mut out = [Region::default(); MAX_DEVICES];
+        for d in &self.devices[..n] {
+            if d.overlaps(&merged) {
+                let base = d.base.min(merged.base);
+                merged = Region::new(base, d.end().max(merged.end()) - base);
+            } else {
+                out[keep] = *d;
+                keep += 1;
             }
         }
-        push(&mut self.devices, &mut self.n_devices, r, Full::Devices)
+        if keep == MAX_DEVICES {
+            return Err(Full::Devices);
+        }
+        let at = out[..keep].iter().position(|d| d.base > merged.base).unwrap_or(keep);
+        out.copy_within(at..keep, at + 1);
+        out[at] = merged;
+        self.devices = out;
+        self.n_devices = keep as u32 + 1;
+        Ok(())
     }
 
     fn add_string(&mut self, s: &str) -> Result<(u32, u32), Full> {
@@ -276,12 +298,20 @@ mod tests {
     }
 
     #[test]
-    fn devices_merge_when_adjacent_or_overlapping() {
+    fn devices_sorted_and_merged_when_overlapping() {
         let mut b = fresh();
+        b.add_device(Region::new(0x0900_0000, 0x1000)).unwrap();
         b.add_device(Region::new(0x0800_0000, 0x1_0000)).unwrap();
         b.add_device(Region::new(0x0801_0000, 0x1_0000)).unwrap();
-        b.add_device(Region::new(0x0900_0000, 0x1000)).unwrap();
+        assert_eq!(
+            b.devices(),
+            &[Region::new(0x0800_0000, 0x1_0000), Region::new(0x0801_0000, 0x1_0000), Region::new(0x0900_0000, 0x1000)]
+        );
+        // One region spanning two others swallows both.
+        b.add_device(Region::new(0x0800_8000, 0x1_0000)).unwrap();
         assert_eq!(b.devices(), &[Region::new(0x0800_0000, 0x2_0000), Region::new(0x0900_0000, 0x1000)]);
+        b.add_device(Region::new(0x0900_0000, 0)).unwrap();
+        assert_eq!(b.devices().len(), 2);
     }
 
     #[test]

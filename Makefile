@@ -1,0 +1,70 @@
+# The front door, as in L4Re: `make E=<entry> qemu` boots an entry of
+# ned-scripts/modules.list; `make test` runs every test. Each target is a
+# subcommand of the host tool in build/ (`cargo run -p build -- help`).
+
+SHELL := /bin/bash
+E ?=
+TOOL := cargo run -q -p build --
+
+.PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help
+
+all: help
+
+help:
+	@echo "make E=<entry> qemu    build an entry's image and boot it in QEMU (QEMU_OPTIONS to override)"
+	@echo "make E=<entry> image   build target/images/<entry>.elf"
+	@echo "make list [E=<entry>]  list the entries, or one entry's modules"
+	@echo "make check             check ned-scripts/modules.list without building"
+	@echo "make E=<entry> inspect list the modules packed in an entry's image"
+	@echo "make guest             fetch the arm64 Linux guest into target/guest"
+	@echo "make test              run every test (host and QEMU)"
+	@echo "make setup             install the toolchain targets and packages the build needs"
+
+setup:
+	@build/setup.sh
+
+qemu: setup
+	@$(TOOL) qemu $(E)
+
+image: setup
+	@if [ -z "$(E)" ]; then $(TOOL) list; echo "choose one: make E=<entry> image"; exit 2; fi
+	@$(TOOL) image $(E)
+
+list: setup
+	@$(TOOL) list $(E)
+
+check: setup
+	@$(TOOL) check
+
+inspect: setup
+	@if [ -z "$(E)" ]; then echo "usage: make E=<entry> inspect"; exit 2; fi
+	@$(TOOL) inspect target/images/$(E).elf
+
+guest: setup
+	@$(TOOL) guest
+
+lint: setup
+	cargo fmt --all --check
+	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -- -D warnings
+	cargo clippy -q --release --target aarch64-unknown-none-softfloat -p bootstrap -p kernel -- -D warnings
+
+test-host: setup
+	cargo test -p build -p bootimage -p pl011
+	cargo test -p bootstrap --lib
+
+test-qemu: setup
+	@$(TOOL) test
+
+test: setup
+	@mkdir -p target
+	@$(MAKE) --no-print-directory lint test-host test-qemu 2>&1 | tee target/test.log; status=$${PIPESTATUS[0]}; \
+	  echo; echo "== summary =="; \
+	  grep -E '^test result:' target/test.log | awk '{p+=$$4; f+=$$6} END {printf "host: %d passed, %d failed\n", p, f}'; \
+	  grep -E '^qemu: [0-9]+ passed' target/test.log || echo "qemu: not run"; \
+	  exit $$status
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean

@@ -1,0 +1,147 @@
+//! The QEMU tests: each boots an image built from the modules.list and
+//! checks what its serial console prints against what the host knows (the
+//! resolved modules, their sizes, command lines). One line per test, then
+//! `N passed, N failed`.
+
+use crate::image::{self, Image};
+use crate::project::{Built, Project};
+use crate::qemu::{self, Session};
+use anyhow::{Result, bail, ensure};
+use std::time::{Duration, Instant};
+
+type TestFn = fn(&Project) -> Result<()>;
+
+/// The tests, by name.
+const TESTS: &[(&str, TestFn)] = &[
+    ("boot.hello", hello_reports_modules),
+    ("boot.corrupt_module_refused", corrupt_module_refused),
+    ("boot.corrupt_table_refused", corrupt_table_refused),
+];
+
+/// The hello entry must boot and power off within this time.
+const BOOT_LIMIT: Duration = Duration::from_secs(30);
+
+pub fn run(project: &Project, names: &[String], list: bool) -> Result<()> {
+    for n in names {
+        if !TESTS.iter().any(|(t, _)| t == n) {
+            bail!("no QEMU test named '{n}'; the tests are: {}", TESTS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "));
+        }
+    }
+    let chosen: Vec<_> = TESTS.iter().filter(|(t, _)| names.is_empty() || names.iter().any(|n| n == t)).collect();
+    if list {
+        for (t, _) in chosen {
+            println!("{t}");
+        }
+        return Ok(());
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in chosen {
+        let start = Instant::now();
+        match test(project) {
+            Ok(()) => {
+                passed += 1;
+                println!("qemu test {name} ... ok ({:.1} s)", start.elapsed().as_secs_f64());
+            }
+            Err(e) => {
+                failed += 1;
+                println!("qemu test {name} ... FAILED ({:.1} s)\n{e:#}", start.elapsed().as_secs_f64());
+            }
+        }
+    }
+    println!("qemu: {passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} QEMU tests failed");
+    }
+    Ok(())
+}
+
+fn options() -> String {
+    std::env::var("QEMU_OPTIONS").unwrap_or_else(|_| qemu::DEFAULT_OPTIONS.to_owned())
+}
+
+/// Boots `path`, waits for each of `milestones` in order, then collects the
+/// output until QEMU exits by itself.
+fn boot_to_exit(path: &std::path::Path, milestones: &[&str]) -> Result<(String, std::process::ExitStatus, Duration)> {
+    let mut s = Session::start(path, &options())?;
+    for m in milestones {
+        if let Err(e) = s.expect(m, BOOT_LIMIT.saturating_sub(s.elapsed())) {
+            bail!("{e}\n--- console ---\n{}", s.output());
+        }
+    }
+    let status = s.wait_exit(BOOT_LIMIT.saturating_sub(s.elapsed()));
+    let out = s.output();
+    match status {
+        Ok(st) => Ok((out, st, s.elapsed())),
+        Err(e) => bail!("{e}\n--- console ---\n{out}"),
+    }
+}
+
+/// `make E=hello qemu`: bootstrap and the kernel's early boot print every
+/// module with the size and command line the host packed; QEMU powers off.
+fn hello_reports_modules(project: &Project) -> Result<()> {
+    let Built { path, modules } = project.image("hello")?;
+    let (out, status, took) = boot_to_exit(&path, &["kernel: running at EL2", "kernel: no further work; powering off"])?;
+    let fail = |what: String| -> anyhow::Error { anyhow::anyhow!("{what}\n--- console ---\n{out}") };
+    if !status.success() {
+        return Err(fail(format!("QEMU exited with {status}")));
+    }
+    if !out.contains(&format!("kernel: {} modules", modules.len())) {
+        return Err(fail(format!("the kernel does not report {} modules", modules.len())));
+    }
+    for (i, m) in modules.iter().enumerate() {
+        let r = &m.resolved;
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("kernel: module {i} name={} ", r.name)))
+            .ok_or_else(|| fail(format!("no line for module {i} ({})", r.name)))?;
+        let size = format!(" size={} ", m.boot_size);
+        let cmd = format!(" cmdline=\"{}\"", r.cmdline);
+        if !line.contains(&size) || !line.trim_end().ends_with(&cmd) {
+            return Err(fail(format!("module {i}: expected{size}and{cmd}, got: {line}")));
+        }
+    }
+    ensure!(took < BOOT_LIMIT, "took {took:?}");
+    Ok(())
+}
+
+/// Flips one byte of `module`'s payload (or of the table itself) in a copy
+/// of the hello image; returns the copy's path.
+fn corrupt(project: &Project, at: impl FnOnce(&Image) -> Result<usize>, name: &str) -> Result<std::path::PathBuf> {
+    let Built { path, .. } = project.image("hello")?;
+    let mut img = Image::read(&path)?;
+    let off = at(&img)?;
+    img.bytes[off] ^= 0x5a;
+    let bad = path.with_file_name(format!("hello-{name}.elf"));
+    image::write_atomically(&bad, &img.bytes)?;
+    Ok(bad)
+}
+
+/// A module whose bytes changed after packing is refused by bootstrap with
+/// its name, and the machine powers off instead of booting it.
+fn corrupt_module_refused(project: &Project) -> Result<()> {
+    let mut victim = (0, String::new());
+    let bad = corrupt(
+        project,
+        |img| {
+            let t = img.table()?;
+            let m = t.modules().filter(|m| !m.data.is_empty()).last().ok_or_else(|| anyhow::anyhow!("no module"))?;
+            victim = (m.index, m.name.to_owned());
+            Ok(img.table_offset + m.offset as usize + m.data.len() / 2)
+        },
+        "corrupt-module",
+    )?;
+    let (out, _, _) = boot_to_exit(&bad, &["bootstrap: error: "])?;
+    let want = format!("bootstrap: error: module {} corrupt", victim.0);
+    ensure!(out.contains(&want) && out.contains(&format!("({})", victim.1)), "expected '{want} ... ({})'\n--- console ---\n{out}", victim.1);
+    ensure!(!out.contains("kernel:"), "the kernel ran despite the corrupt module\n{out}");
+    Ok(())
+}
+
+/// A damaged module table is refused before anything is loaded.
+fn corrupt_table_refused(project: &Project) -> Result<()> {
+    let bad = corrupt(project, |img| Ok(img.table_offset + bootimage::table::HEADER_SIZE + 33), "corrupt-table")?;
+    let (out, _, _) = boot_to_exit(&bad, &["bootstrap: error: "])?;
+    ensure!(out.contains("bootstrap: error: module table corrupt"), "expected the table to be refused\n--- console ---\n{out}");
+    ensure!(!out.contains("kernel:"), "the kernel ran despite the corrupt table\n{out}");
+    Ok(())
+}
