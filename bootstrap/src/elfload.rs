@@ -34,8 +34,12 @@ impl fmt::Display for ElfError {
             ElfError::WrongMachine(m) => write!(f, "ELF machine {m} is not aarch64 ({EM_AARCH64})"),
             ElfError::NotExecutable(t) => write!(f, "ELF type {t} is not an executable"),
             ElfError::NoSegments => write!(f, "ELF file has no loadable segment"),
-            ElfError::TooManySegments => write!(f, "ELF file has more than {MAX_SEGMENTS} loadable segments"),
-            ElfError::BadSegment(i) => write!(f, "ELF segment {i} is inconsistent or outside the file"),
+            ElfError::TooManySegments => {
+                write!(f, "ELF file has more than {MAX_SEGMENTS} loadable segments")
+            }
+            ElfError::BadSegment(i) => {
+                write!(f, "ELF segment {i} is inconsistent or outside the file")
+            }
         }
     }
 }
@@ -69,10 +73,16 @@ impl Plan {
             return Err(ElfError::NotExecutable(elf.ehdr.e_type));
         }
         let phdrs = elf.segments().ok_or(ElfError::NoSegments)?;
-        let mut plan = Plan { entry: elf.ehdr.e_entry, segments: [Segment::default(); MAX_SEGMENTS], count: 0 };
+        let mut plan = Plan {
+            entry: elf.ehdr.e_entry,
+            segments: [Segment::default(); MAX_SEGMENTS],
+            count: 0,
+        };
         for (i, ph) in phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0).enumerate() {
-            let in_file = ph.p_offset.checked_add(ph.p_filesz).is_some_and(|e| e <= file.len() as u64);
-            if !in_file || ph.p_memsz < ph.p_filesz || ph.p_vaddr.checked_add(ph.p_memsz).is_none() {
+            let in_file =
+                ph.p_offset.checked_add(ph.p_filesz).is_some_and(|e| e <= file.len() as u64);
+            if !in_file || ph.p_memsz < ph.p_filesz || ph.p_vaddr.checked_add(ph.p_memsz).is_none()
+            {
                 return Err(ElfError::BadSegment(i));
             }
             let slot = plan.segments.get_mut(i).ok_or(ElfError::TooManySegments)?;
@@ -169,7 +179,10 @@ mod tests {
 
     #[test]
     fn plans_and_loads_segments() {
-        let f = elf(&[(0x40_0000, 0x4000_0000, b"code", 4), (0x40_2010, 0x4000_2010, b"data", 0x100)], EM_AARCH64);
+        let f = elf(
+            &[(0x40_0000, 0x4000_0000, b"code", 4), (0x40_2010, 0x4000_2010, b"data", 0x100)],
+            EM_AARCH64,
+        );
         let p = Plan::parse(&f).unwrap();
         assert_eq!(p.entry, 0x40_1234);
         assert_eq!(p.count, 2);

@@ -19,16 +19,24 @@ pub enum GzError {
     /// The output does not fit the destination.
     TooLarge,
     /// The inflated length differs from the trailer's.
-    LengthMismatch { trailer: u32, inflated: u64 },
+    LengthMismatch {
+        trailer: u32,
+        inflated: u64,
+    },
     /// The inflated data does not match the trailer's CRC-32.
-    CrcMismatch { trailer: u32, computed: u32 },
+    CrcMismatch {
+        trailer: u32,
+        computed: u32,
+    },
 }
 
 impl fmt::Display for GzError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             GzError::NotGzip => write!(f, "not a gzip stream (bad magic)"),
-            GzError::UnsupportedMethod(m) => write!(f, "gzip compression method {m} is not deflate"),
+            GzError::UnsupportedMethod(m) => {
+                write!(f, "gzip compression method {m} is not deflate")
+            }
             GzError::TruncatedHeader => write!(f, "gzip header truncated"),
             GzError::TruncatedTrailer => write!(f, "gzip trailer missing"),
             GzError::Corrupt => write!(f, "deflate stream corrupt or truncated"),
@@ -37,7 +45,10 @@ impl fmt::Display for GzError {
                 write!(f, "inflated {inflated} bytes, gzip trailer says {trailer}")
             }
             GzError::CrcMismatch { trailer, computed } => {
-                write!(f, "inflated data checksum {computed:#010x}, gzip trailer says {trailer:#010x}")
+                write!(
+                    f,
+                    "inflated data checksum {computed:#010x}, gzip trailer says {trailer:#010x}"
+                )
             }
         }
     }

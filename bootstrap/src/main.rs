@@ -51,6 +51,8 @@ unsafe extern "C" {
     static __bootstrap_end: u8;
 }
 
+// SAFETY: QEMU virt's PL011 is at FALLBACK_UART; it is replaced by the
+// device tree's console as soon as that has been read.
 static mut CONSOLE: pl011::Pl011 = unsafe { pl011::Pl011::new(FALLBACK_UART as usize) };
 
 fn console() -> &'static mut pl011::Pl011 {
@@ -112,14 +114,22 @@ unsafe extern "C" fn bootstrap_main() -> ! {
 fn run(machine: &dt::Machine) -> ! {
     // SAFETY: linker-defined symbols; only their addresses are taken.
     let (img_start, img_end) = unsafe { (addr_of(&__bootstrap_start), addr_of(&__bootstrap_end)) };
-    let ram_end = machine.fdt.memory().regions().filter_map(|r| r.size.map(|s| r.starting_address as u64 + s as u64)).max().unwrap_or(0);
+    let ram_end = machine
+        .fdt
+        .memory()
+        .regions()
+        .filter_map(|r| r.size.map(|s| r.starting_address as u64 + s as u64))
+        .max()
+        .unwrap_or(0);
     let blob_start = img_end.next_multiple_of(PAGE);
     if blob_start >= ram_end {
         fail!("no module table: the image ends past RAM");
     }
     // SAFETY: [blob_start, ram_end) is RAM, identity mapped; nothing else
     // refers to it mutably while the table is read.
-    let blob = unsafe { core::slice::from_raw_parts(blob_start as *const u8, (ram_end - blob_start) as usize) };
+    let blob = unsafe {
+        core::slice::from_raw_parts(blob_start as *const u8, (ram_end - blob_start) as usize)
+    };
     let table = match Table::parse(blob) {
         Ok(t) => t,
         Err(e) => fail!("{e}"),
@@ -141,7 +151,12 @@ fn run(machine: &dt::Machine) -> ! {
         bank.base <= kernel.base && kernel.end() <= bank.end()
     });
     if !in_ram || kernel.overlaps(&image) {
-        fail!("kernel '{}' wants {:?}, which is not free RAM (the image lies at {:?})", kmod.name, kernel, image);
+        fail!(
+            "kernel '{}' wants {:?}, which is not free RAM (the image lies at {:?})",
+            kmod.name,
+            kernel,
+            image
+        );
     }
 
     // Boot info goes to the first free pages; the device tree is still
@@ -187,7 +202,13 @@ fn run(machine: &dt::Machine) -> ! {
     let dtb_copy = alloc(bi, dtb.size, "the device tree");
     // SAFETY: source is the firmware DTB, destination freshly reserved RAM;
     // they do not overlap (the DTB was excluded from the search).
-    unsafe { core::ptr::copy_nonoverlapping(dtb.base as *const u8, dtb_copy as *mut u8, dtb.size as usize) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            dtb.base as *const u8,
+            dtb_copy as *mut u8,
+            dtb.size as usize,
+        )
+    };
     bi.dtb = Region::new(dtb_copy, dtb.size);
 
     for m in table.modules() {
@@ -195,11 +216,17 @@ fn run(machine: &dt::Machine) -> ! {
         let region = if m.flags.contains(Flags::UNCOMPRESS) {
             let at = alloc(bi, m.inflated_size, m.name);
             // SAFETY: freshly reserved RAM of at least inflated_size bytes.
-            let out = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, m.inflated_size as usize) };
+            let out =
+                unsafe { core::slice::from_raw_parts_mut(at as *mut u8, m.inflated_size as usize) };
             if let Err(e) = gzip::inflate(m.data, out) {
                 fail!("module '{}': {e}", m.name);
             }
-            println!("bootstrap: inflated {}: {} KiB -> {} KiB", m.name, m.data.len() / 1024, m.inflated_size / 1024);
+            println!(
+                "bootstrap: inflated {}: {} KiB -> {} KiB",
+                m.name,
+                m.data.len() / 1024,
+                m.inflated_size / 1024
+            );
             Region::new(at, m.inflated_size)
         } else {
             in_place
@@ -209,7 +236,8 @@ fn run(machine: &dt::Machine) -> ! {
             let (vstart, vend) = plan.virt_span();
             let at = alloc(bi, vend - vstart, m.name);
             // SAFETY: freshly reserved RAM of exactly the virtual span.
-            let dest = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, (vend - vstart) as usize) };
+            let dest =
+                unsafe { core::slice::from_raw_parts_mut(at as *mut u8, (vend - vstart) as usize) };
             plan.load_into(m.data, dest, false);
             mmu::sync_icache(at, vend - vstart);
             bi.root = bootimage::handoff::RootImage {
@@ -227,7 +255,8 @@ fn run(machine: &dt::Machine) -> ! {
     // Last, the kernel: its range may cover the firmware's device tree, which
     // is no longer needed.
     // SAFETY: the kernel's span is RAM reserved for it alone (checked above).
-    let dest = unsafe { core::slice::from_raw_parts_mut(kernel.base as *mut u8, kernel.size as usize) };
+    let dest =
+        unsafe { core::slice::from_raw_parts_mut(kernel.base as *mut u8, kernel.size as usize) };
     kplan.load_into(kmod.data, dest, true);
     mmu::sync_icache(kernel.base, kernel.size);
     println!(

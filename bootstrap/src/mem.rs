@@ -7,7 +7,13 @@ use bootimage::handoff::Region;
 
 /// The lowest `align`-aligned address at or above `floor` where `size` bytes
 /// fit in one of `ram` without touching any of `reserved`.
-pub fn find_free(ram: &[Region], reserved: &[Region], size: u64, align: u64, floor: u64) -> Option<u64> {
+pub fn find_free(
+    ram: &[Region],
+    reserved: &[Region],
+    size: u64,
+    align: u64,
+    floor: u64,
+) -> Option<u64> {
     let size = size.max(1);
     let mut best: Option<u64> = None;
     for bank in ram {

@@ -124,10 +124,7 @@ pub fn fetch(out: &Path, force: bool) -> Result<GuestFiles> {
     let download_dir = scratch.subdir("debs")?;
 
     let total = kernel.size.zip(busybox.size).map(|(k, b)| k + b);
-    let bar = bytes_bar(
-        total,
-        format!("downloading {} and {}", kernel.package, busybox.package),
-    );
+    let bar = bytes_bar(total, format!("downloading {} and {}", kernel.package, busybox.package));
     let debs = apt::download(&download_dir, &[&kernel, &busybox], &bar)?;
     bar.finish_and_clear();
     eprintln!(
@@ -136,12 +133,7 @@ pub fn fetch(out: &Path, force: bool) -> Result<GuestFiles> {
         kernel.version,
         busybox.package,
         busybox.version,
-        HumanBytes(
-            debs.iter()
-                .filter_map(|d| fs::metadata(d).ok())
-                .map(|m| m.len())
-                .sum()
-        )
+        HumanBytes(debs.iter().filter_map(|d| fs::metadata(d).ok()).map(|m| m.len()).sum())
     );
 
     let kernel_dir = scratch.subdir("kernel")?;
@@ -189,17 +181,11 @@ pub fn fetch(out: &Path, force: bool) -> Result<GuestFiles> {
         busybox_package: format!("{} {}", busybox.package, busybox.version),
         ramdisk_layout: ramdisk_layout(),
     };
-    write_atomically(&stamp_path, |file| {
-        Ok(file.write_all(stamp.render().as_bytes())?)
-    })
-    .with_context(|| format!("writing {}", stamp_path.display()))?;
+    write_atomically(&stamp_path, |file| Ok(file.write_all(stamp.render().as_bytes())?))
+        .with_context(|| format!("writing {}", stamp_path.display()))?;
     drop(scratch);
 
-    Ok(GuestFiles {
-        image_gz,
-        ramdisk,
-        kernel_version,
-    })
+    Ok(GuestFiles { image_gz, ramdisk, kernel_version })
 }
 
 /// What the stamp file records about the outputs.
@@ -216,12 +202,8 @@ struct Stamp {
 }
 
 impl Stamp {
-    const KEYS: [&str; 4] = [
-        "kernel-release",
-        "kernel-package",
-        "busybox-package",
-        "ramdisk-layout",
-    ];
+    const KEYS: [&str; 4] =
+        ["kernel-release", "kernel-package", "busybox-package", "ramdisk-layout"];
 
     fn render(&self) -> String {
         let values = [
@@ -230,11 +212,7 @@ impl Stamp {
             &self.busybox_package,
             &self.ramdisk_layout,
         ];
-        Self::KEYS
-            .iter()
-            .zip(values)
-            .map(|(key, value)| format!("{key}: {value}\n"))
-            .collect()
+        Self::KEYS.iter().zip(values).map(|(key, value)| format!("{key}: {value}\n")).collect()
     }
 
     fn parse(text: &str) -> Option<Self> {
@@ -285,10 +263,7 @@ fn cache_state(out: &Path) -> Result<Cache> {
         }
     };
     let Some(stamp) = Stamp::parse(&text) else {
-        return Ok(Cache::Stale(format!(
-            "{} is unreadable",
-            stamp_path.display()
-        )));
+        return Ok(Cache::Stale(format!("{} is unreadable", stamp_path.display())));
     };
     if stamp.ramdisk_layout != ramdisk_layout() {
         return Ok(Cache::Stale("the ramdisk's layout changed".into()));
@@ -301,11 +276,7 @@ fn cache_state(out: &Path) -> Result<Cache> {
     let present = [&files.image_gz, &files.ramdisk]
         .iter()
         .all(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0));
-    Ok(if present {
-        Cache::Present(files)
-    } else {
-        Cache::Missing
-    })
+    Ok(if present { Cache::Present(files) } else { Cache::Missing })
 }
 
 /// The outputs in `out` if a finished run left them there and they match this tool's ramdisk
@@ -329,10 +300,7 @@ pub fn present(out: &Path) -> bool {
 /// Finds `vmlinuz-<release>` in `boot` and returns its path and the release.
 fn find_vmlinuz(boot: &Path) -> Result<(PathBuf, String)> {
     let entries = fs::read_dir(boot).with_context(|| {
-        format!(
-            "listing {} (the kernel package has no /boot?)",
-            boot.display()
-        )
+        format!("listing {} (the kernel package has no /boot?)", boot.display())
     })?;
     let mut found = Vec::new();
     for entry in entries {
@@ -476,8 +444,7 @@ fn write_atomically(
             .into_inner()
             .map_err(|err| err.into_error())
             .with_context(|| format!("writing {}", tmp.display()))?;
-        file.sync_all()
-            .with_context(|| format!("syncing {}", tmp.display()))?;
+        file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
         fs::rename(&tmp, dest)
             .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))
     })();
@@ -489,9 +456,7 @@ fn write_atomically(
 
 /// The temporary file [`write_atomically`] writes `dest` through: `.<name>.partial` beside it.
 fn temp_path(dest: &Path) -> Result<PathBuf> {
-    let name = dest
-        .file_name()
-        .with_context(|| format!("{} has no file name", dest.display()))?;
+    let name = dest.file_name().with_context(|| format!("{} has no file name", dest.display()))?;
     Ok(dest.with_file_name(format!(".{}.partial", name.to_string_lossy())))
 }
 
@@ -558,9 +523,8 @@ fn bytes_bar(total: Option<u64>, message: String) -> ProgressBar {
 }
 
 fn spinner(message: String) -> ProgressBar {
-    let bar = ProgressBar::new_spinner()
-        .with_message(message)
-        .with_finish(ProgressFinish::AndClear);
+    let bar =
+        ProgressBar::new_spinner().with_message(message).with_finish(ProgressFinish::AndClear);
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
 }
@@ -608,11 +572,8 @@ mod tests {
     fn init_script_mounts_and_starts_a_shell() {
         let script = INIT_SCRIPT;
         assert!(script.starts_with("#!/bin/busybox sh\n"));
-        let position = |needle: &str| {
-            script
-                .find(needle)
-                .unwrap_or_else(|| panic!("/init lacks {needle:?}"))
-        };
+        let position =
+            |needle: &str| script.find(needle).unwrap_or_else(|| panic!("/init lacks {needle:?}"));
         let steps = [
             position("mount -t proc proc /proc"),
             position("mount -t sysfs sysfs /sys"),
@@ -622,10 +583,7 @@ mod tests {
             position("poweroff -f"),
         ];
         assert!(steps.is_sorted(), "/init runs its steps out of order");
-        assert!(
-            !script.contains("exec "),
-            "the shell must return for the poweroff"
-        );
+        assert!(!script.contains("exec "), "the shell must return for the poweroff");
     }
 
     #[test]
@@ -652,10 +610,7 @@ mod tests {
         assert_eq!(init.mode, S_IFREG | 0o755);
         assert_eq!(init.data, INIT_SCRIPT.as_bytes());
         let sh = find("bin/sh");
-        assert_eq!(
-            (sh.mode & S_IFMT, sh.data.as_slice()),
-            (S_IFLNK, &b"busybox"[..])
-        );
+        assert_eq!((sh.mode & S_IFMT, sh.data.as_slice()), (S_IFLNK, &b"busybox"[..]));
         // Every parent comes before its children: the kernel does not create directories.
         for (i, e) in entries.iter().enumerate() {
             if let Some((parent, _)) = e.name.rsplit_once('/') {
@@ -721,15 +676,9 @@ mod tests {
             bail!("interrupted")
         });
         assert!(err.is_err());
-        assert_eq!(
-            fs::read(&dest).unwrap(),
-            b"one",
-            "failed write touched dest"
-        );
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        assert_eq!(fs::read(&dest).unwrap(), b"one", "failed write touched dest");
+        let names: Vec<_> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["file"], "temporary file left behind");
     }
 
@@ -742,10 +691,7 @@ mod tests {
         fs::write(out.join(".Image.gz.partial"), b"half").unwrap();
         fs::write(out.join(IMAGE_GZ), b"kept").unwrap();
         remove_leftovers(out).unwrap();
-        let names: Vec<_> = fs::read_dir(out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(out).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, [IMAGE_GZ]);
         remove_leftovers(out).unwrap();
     }
@@ -818,10 +764,7 @@ mod tests {
         let busybox = entries.iter().find(|e| e.name == "bin/busybox").unwrap();
         assert!(is_aarch64_elf(&busybox.data));
         assert!(entries.iter().any(|e| e.name == "init"));
-        assert!(
-            !dir.path().join(SCRATCH).exists(),
-            "scratch dir left behind"
-        );
+        assert!(!dir.path().join(SCRATCH).exists(), "scratch dir left behind");
 
         let modified = fs::metadata(&files.image_gz).unwrap().modified().unwrap();
         let again = fetch(dir.path(), false).unwrap();

@@ -39,17 +39,25 @@ pub fn prepare(resolved: &[Resolved]) -> Result<Vec<Prepared>> {
     let mut out = Vec::new();
     for r in resolved {
         let at = format!("{}:{}", r.file.display(), r.line);
-        let data = fs::read(&r.path).with_context(|| format!("{at}: reading module '{}' from {}", r.name, r.path.display()))?;
+        let data = fs::read(&r.path).with_context(|| {
+            format!("{at}: reading module '{}' from {}", r.name, r.path.display())
+        })?;
         let boot_size = if r.uncompress {
             let mut dec = flate2::read::GzDecoder::new(&data[..]);
-            std::io::copy(&mut dec, &mut std::io::sink())
-                .map_err(|e| anyhow!("{at}: module '{}' is marked [uncompress] but {} is not a valid gzip file: {e}", r.name, r.path.display()))?
+            std::io::copy(&mut dec, &mut std::io::sink()).map_err(|e| {
+                anyhow!(
+                    "{at}: module '{}' is marked [uncompress] but {} is not a valid gzip file: {e}",
+                    r.name,
+                    r.path.display()
+                )
+            })?
         } else {
             data.len() as u64
         };
         if matches!(r.kind, Kind::Kernel | Kind::Roottask) {
             let what = if r.kind == Kind::Kernel { "kernel" } else { "roottask" };
-            check_program(&data).map_err(|e| anyhow!("{at}: {what} '{}' ({}): {e}", r.name, r.path.display()))?;
+            check_program(&data)
+                .map_err(|e| anyhow!("{at}: {what} '{}' ({}): {e}", r.name, r.path.display()))?;
         }
         out.push(Prepared { resolved: r.clone(), data, boot_size });
     }
@@ -57,7 +65,8 @@ pub fn prepare(resolved: &[Resolved]) -> Result<Vec<Prepared>> {
 }
 
 fn check_program(data: &[u8]) -> Result<()> {
-    let file = ElfFile64::<Endianness>::parse(data).map_err(|e| anyhow!("not a 64-bit ELF file ({e})"))?;
+    let file =
+        ElfFile64::<Endianness>::parse(data).map_err(|e| anyhow!("not a 64-bit ELF file ({e})"))?;
     let hdr = file.elf_header();
     let e = file.endian();
     if hdr.e_machine(e) != elf::EM_AARCH64 {
@@ -108,7 +117,8 @@ fn phys_span(segs: &[Segment]) -> (u64, u64) {
 /// Writes the image for `modules` with the bootstrap program at `bootstrap`
 /// to `out`, atomically: on any error no file is left at `out`.
 pub fn pack(modules: &[Prepared], bootstrap: &Path, out: &Path) -> Result<()> {
-    let boot = fs::read(bootstrap).with_context(|| format!("reading bootstrap from {}", bootstrap.display()))?;
+    let boot = fs::read(bootstrap)
+        .with_context(|| format!("reading bootstrap from {}", bootstrap.display()))?;
     let file = ElfFile64::<Endianness>::parse(&*boot).context("bootstrap is not an ELF file")?;
     let entry = file.entry();
     let end = file
@@ -159,7 +169,8 @@ pub fn pack(modules: &[Prepared], bootstrap: &Path, out: &Path) -> Result<()> {
     let mut w = object::write::elf::Writer::new(Endianness::Little, true, &mut buf);
     w.reserve_file_header();
     w.reserve_program_headers(segs.len() as u32 + 1);
-    let offsets: Vec<usize> = segs.iter().map(|s| w.reserve(s.data.len(), PAGE_SIZE as usize)).collect();
+    let offsets: Vec<usize> =
+        segs.iter().map(|s| w.reserve(s.data.len(), PAGE_SIZE as usize)).collect();
     let blob_off = w.reserve(blob.len(), PAGE_SIZE as usize);
     w.write_file_header(&object::write::elf::FileHeader {
         os_abi: elf::ELFOSABI_NONE,
@@ -185,7 +196,14 @@ pub fn pack(modules: &[Prepared], bootstrap: &Path, out: &Path) -> Result<()> {
     for (s, &off) in segs.iter().zip(&offsets) {
         w.write_program_header(&phdr(off, s.vaddr, s.paddr, s.data.len(), s.memsz, s.flags));
     }
-    w.write_program_header(&phdr(blob_off, blob_at, blob_at, blob.len(), blob.len() as u64, elf::PF_R));
+    w.write_program_header(&phdr(
+        blob_off,
+        blob_at,
+        blob_at,
+        blob.len(),
+        blob.len() as u64,
+        elf::PF_R,
+    ));
     for (s, &off) in segs.iter().zip(&offsets) {
         w.pad_until(off);
         w.write(&s.data);
@@ -248,7 +266,10 @@ impl Image {
 pub fn inspect(path: &Path, extract: Option<&Path>) -> Result<()> {
     let img = Image::read(path)?;
     let table = img.table().with_context(|| format!("{}", path.display()))?;
-    println!("{:>3}  {:<12} {:>10} {:>10}  {:<32} command line", "#", "flags", "stored", "at boot", "name");
+    println!(
+        "{:>3}  {:<12} {:>10} {:>10}  {:<32} command line",
+        "#", "flags", "stored", "at boot", "name"
+    );
     for m in table.modules() {
         let ok = if m.verify().is_ok() { "" } else { "  (CORRUPT: checksum mismatch)" };
         println!(

@@ -34,7 +34,11 @@ pub fn discover(root: &Path) -> Result<Vec<Program>> {
             bail!("{}: [package.metadata.boot] target must be a string", p.manifest_path);
         };
         for t in p.targets.iter().filter(|t| t.is_bin()) {
-            out.push(Program { package: p.name.to_string(), bin: t.name.clone(), target: target.to_owned() });
+            out.push(Program {
+                package: p.name.to_string(),
+                bin: t.name.clone(),
+                target: target.to_owned(),
+            });
         }
     }
     Ok(out)

@@ -1,10 +1,10 @@
 //! The project as the tool sees it: the repository root, the modules.list,
 //! the boot programs, and where build outputs go. Subcommands are methods.
 
+use crate::guest;
 use crate::image::{self, Prepared};
 use crate::modlist::{ModulesList, Resolved, Resolver};
 use crate::programs::{self, Program};
-use crate::guest;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -25,9 +25,14 @@ impl Project {
     /// Reads the modules.list at `list` (relative to the current folder, or
     /// else to the repository root) and discovers the boot programs.
     pub fn open(list: &Path) -> Result<Project> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("build/ has a parent").to_path_buf();
-        let list_path = if list.exists() || list.is_absolute() { list.to_path_buf() } else { root.join(list) };
-        let list_path = std::fs::canonicalize(&list_path).with_context(|| format!("{}: cannot read the modules.list", list_path.display()))?;
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("build/ has a parent")
+            .to_path_buf();
+        let list_path =
+            if list.exists() || list.is_absolute() { list.to_path_buf() } else { root.join(list) };
+        let list_path = std::fs::canonicalize(&list_path)
+            .with_context(|| format!("{}: cannot read the modules.list", list_path.display()))?;
         let list = ModulesList::load(&list_path)?;
         let programs = programs::discover(&root)?;
         Ok(Project { root, list_path, list, programs })
@@ -57,7 +62,11 @@ impl Project {
         }
         search_path.push(self.target_dir().join("dtb"));
         search_path.push(self.guest_dir());
-        let will_build = if check_only { self.programs.iter().map(|p| p.bin.clone()).collect() } else { Vec::new() };
+        let will_build = if check_only {
+            self.programs.iter().map(|p| p.bin.clone()).collect()
+        } else {
+            Vec::new()
+        };
         Resolver {
             src_base: self.root.clone(),
             search_path,
@@ -111,9 +120,17 @@ impl Project {
         let resolved = self.resolve(entry, true)?;
         println!("entry {entry}:");
         for r in &resolved {
-            let size = std::fs::metadata(&r.path).map(|m| m.len().to_string()).unwrap_or_else(|_| "(not built yet)".into());
+            let size = std::fs::metadata(&r.path)
+                .map(|m| m.len().to_string())
+                .unwrap_or_else(|_| "(not built yet)".into());
             let opt = if r.uncompress { "[uncompress]" } else { "" };
-            println!("  {:<9} {:<30} {:>10}  {}{opt}", format!("{:?}", r.kind).to_lowercase(), r.name, size, r.path.display());
+            println!(
+                "  {:<9} {:<30} {:>10}  {}{opt}",
+                format!("{:?}", r.kind).to_lowercase(),
+                r.name,
+                size,
+                r.path.display()
+            );
             if r.cmdline != r.name {
                 println!("  {:<9} command line: {}", "", r.cmdline);
             }

@@ -14,7 +14,8 @@ pub const DEFAULT_OPTIONS: &str = "-M virt,virtualization=true -cpu cortex-a72 -
 const QEMU: &str = "qemu-system-aarch64";
 
 fn command(image: &Path, options: &str) -> Result<Command> {
-    let words = shell_words::split(options).with_context(|| format!("QEMU_OPTIONS is not valid shell words: {options}"))?;
+    let words = shell_words::split(options)
+        .with_context(|| format!("QEMU_OPTIONS is not valid shell words: {options}"))?;
     let mut cmd = Command::new(QEMU);
     cmd.args(words).arg("-kernel").arg(image);
     Ok(cmd)
@@ -22,7 +23,9 @@ fn command(image: &Path, options: &str) -> Result<Command> {
 
 fn spawn_error(e: std::io::Error) -> anyhow::Error {
     if e.kind() == std::io::ErrorKind::NotFound {
-        anyhow::anyhow!("{QEMU} not found: install it with `make setup` (Debian package qemu-system-arm)")
+        anyhow::anyhow!(
+            "{QEMU} not found: install it with `make setup` (Debian package qemu-system-arm)"
+        )
     } else {
         anyhow::anyhow!("starting {QEMU}: {e}")
     }
@@ -59,7 +62,13 @@ impl Session {
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(spawn_error)?;
         let out = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)].into_iter().flatten() {
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let out = out.clone();
             std::thread::spawn(move || pump(stream, &out));
         }

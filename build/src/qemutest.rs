@@ -24,10 +24,14 @@ const BOOT_LIMIT: Duration = Duration::from_secs(30);
 pub fn run(project: &Project, names: &[String], list: bool) -> Result<()> {
     for n in names {
         if !TESTS.iter().any(|(t, _)| t == n) {
-            bail!("no QEMU test named '{n}'; the tests are: {}", TESTS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "));
+            bail!(
+                "no QEMU test named '{n}'; the tests are: {}",
+                TESTS.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")
+            );
         }
     }
-    let chosen: Vec<_> = TESTS.iter().filter(|(t, _)| names.is_empty() || names.iter().any(|n| n == t)).collect();
+    let chosen: Vec<_> =
+        TESTS.iter().filter(|(t, _)| names.is_empty() || names.iter().any(|n| n == t)).collect();
     if list {
         for (t, _) in chosen {
             println!("{t}");
@@ -44,7 +48,10 @@ pub fn run(project: &Project, names: &[String], list: bool) -> Result<()> {
             }
             Err(e) => {
                 failed += 1;
-                println!("qemu test {name} ... FAILED ({:.1} s)\n{e:#}", start.elapsed().as_secs_f64());
+                println!(
+                    "qemu test {name} ... FAILED ({:.1} s)\n{e:#}",
+                    start.elapsed().as_secs_f64()
+                );
             }
         }
     }
@@ -61,7 +68,10 @@ fn options() -> String {
 
 /// Boots `path`, waits for each of `milestones` in order, then collects the
 /// output until QEMU exits by itself.
-fn boot_to_exit(path: &std::path::Path, milestones: &[&str]) -> Result<(String, std::process::ExitStatus, Duration)> {
+fn boot_to_exit(
+    path: &std::path::Path,
+    milestones: &[&str],
+) -> Result<(String, std::process::ExitStatus, Duration)> {
     let mut s = Session::start(path, &options())?;
     for m in milestones {
         if let Err(e) = s.expect(m, BOOT_LIMIT.saturating_sub(s.elapsed())) {
@@ -80,8 +90,10 @@ fn boot_to_exit(path: &std::path::Path, milestones: &[&str]) -> Result<(String, 
 /// module with the size and command line the host packed; QEMU powers off.
 fn hello_reports_modules(project: &Project) -> Result<()> {
     let Built { path, modules } = project.image("hello")?;
-    let (out, status, took) = boot_to_exit(&path, &["kernel: running at EL2", "kernel: no further work; powering off"])?;
-    let fail = |what: String| -> anyhow::Error { anyhow::anyhow!("{what}\n--- console ---\n{out}") };
+    let (out, status, took) =
+        boot_to_exit(&path, &["kernel: running at EL2", "kernel: no further work; powering off"])?;
+    let fail =
+        |what: String| -> anyhow::Error { anyhow::anyhow!("{what}\n--- console ---\n{out}") };
     if !status.success() {
         return Err(fail(format!("QEMU exited with {status}")));
     }
@@ -106,7 +118,11 @@ fn hello_reports_modules(project: &Project) -> Result<()> {
 
 /// Flips one byte of `module`'s payload (or of the table itself) in a copy
 /// of the hello image; returns the copy's path.
-fn corrupt(project: &Project, at: impl FnOnce(&Image) -> Result<usize>, name: &str) -> Result<std::path::PathBuf> {
+fn corrupt(
+    project: &Project,
+    at: impl FnOnce(&Image) -> Result<usize>,
+    name: &str,
+) -> Result<std::path::PathBuf> {
     let Built { path, .. } = project.image("hello")?;
     let mut img = Image::read(&path)?;
     let off = at(&img)?;
@@ -124,7 +140,11 @@ fn corrupt_module_refused(project: &Project) -> Result<()> {
         project,
         |img| {
             let t = img.table()?;
-            let m = t.modules().filter(|m| !m.data.is_empty()).last().ok_or_else(|| anyhow::anyhow!("no module"))?;
+            let m = t
+                .modules()
+                .filter(|m| !m.data.is_empty())
+                .last()
+                .ok_or_else(|| anyhow::anyhow!("no module"))?;
             victim = (m.index, m.name.to_owned());
             Ok(img.table_offset + m.offset as usize + m.data.len() / 2)
         },
@@ -132,16 +152,27 @@ fn corrupt_module_refused(project: &Project) -> Result<()> {
     )?;
     let (out, _, _) = boot_to_exit(&bad, &["bootstrap: error: "])?;
     let want = format!("bootstrap: error: module {} corrupt", victim.0);
-    ensure!(out.contains(&want) && out.contains(&format!("({})", victim.1)), "expected '{want} ... ({})'\n--- console ---\n{out}", victim.1);
+    ensure!(
+        out.contains(&want) && out.contains(&format!("({})", victim.1)),
+        "expected '{want} ... ({})'\n--- console ---\n{out}",
+        victim.1
+    );
     ensure!(!out.contains("kernel:"), "the kernel ran despite the corrupt module\n{out}");
     Ok(())
 }
 
 /// A damaged module table is refused before anything is loaded.
 fn corrupt_table_refused(project: &Project) -> Result<()> {
-    let bad = corrupt(project, |img| Ok(img.table_offset + bootimage::table::HEADER_SIZE + 33), "corrupt-table")?;
+    let bad = corrupt(
+        project,
+        |img| Ok(img.table_offset + bootimage::table::HEADER_SIZE + 33),
+        "corrupt-table",
+    )?;
     let (out, _, _) = boot_to_exit(&bad, &["bootstrap: error: "])?;
-    ensure!(out.contains("bootstrap: error: module table corrupt"), "expected the table to be refused\n--- console ---\n{out}");
+    ensure!(
+        out.contains("bootstrap: error: module table corrupt"),
+        "expected the table to be refused\n--- console ---\n{out}"
+    );
     ensure!(!out.contains("kernel:"), "the kernel ran despite the corrupt table\n{out}");
     Ok(())
 }

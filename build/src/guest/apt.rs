@@ -89,11 +89,7 @@ pub fn check_arm64() -> Result<()> {
             "arm64 is not a dpkg architecture on this machine (native: {}, foreign: {}), so apt \
              cannot fetch the arm64 kernel and busybox; {SETUP_HINT}",
             native.trim(),
-            if foreign.trim().is_empty() {
-                "none"
-            } else {
-                foreign.trim()
-            }
+            if foreign.trim().is_empty() { "none" } else { foreign.trim() }
         );
     }
     Ok(())
@@ -152,10 +148,7 @@ pub fn candidate(package: &str) -> Result<Candidate> {
 pub fn parse_show(package: &str, show: &str) -> Option<Candidate> {
     let stanza = show.split("\n\n").next()?;
     let field = |name: &str| {
-        stanza
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .map(str::trim)
+        stanza.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
     };
     Some(Candidate {
         package: package.to_owned(),
@@ -169,11 +162,7 @@ pub fn parse_show(package: &str, show: &str) -> Option<Candidate> {
 pub fn download(dir: &Path, packages: &[&Candidate], bar: &ProgressBar) -> Result<Vec<PathBuf>> {
     let mut cmd = command("apt-get");
     cmd.arg("download")
-        .args(
-            packages
-                .iter()
-                .map(|p| format!("{}={}", p.qualified(), p.version)),
-        )
+        .args(packages.iter().map(|p| format!("{}={}", p.qualified(), p.version)))
         .current_dir(dir);
     let output = thread::scope(|scope| {
         let child = scope.spawn(|| cmd.output());
@@ -215,10 +204,7 @@ fn find_deb(dir: &Path, package: &str) -> Result<PathBuf> {
             return Ok(entry.path());
         }
     }
-    bail!(
-        "apt-get download reported success but left no {prefix}*.deb in {}",
-        dir.display()
-    )
+    bail!("apt-get download reported success but left no {prefix}*.deb in {}", dir.display())
 }
 
 /// Unpacks the files of `deb` into `dir`.
@@ -235,25 +221,13 @@ mod tests {
     #[test]
     fn picks_the_versioned_kernel() {
         let foreign = "linux-image-arm64:arm64\n  Depends: linux-image-6.1.0-56-arm64:arm64\n";
-        assert_eq!(
-            kernel_dependency(foreign).as_deref(),
-            Some("linux-image-6.1.0-56-arm64")
-        );
+        assert_eq!(kernel_dependency(foreign).as_deref(), Some("linux-image-6.1.0-56-arm64"));
         let native = "linux-image-arm64\n  Depends: linux-image-6.12.9-arm64-unsigned\n";
-        assert_eq!(
-            kernel_dependency(native).as_deref(),
-            Some("linux-image-6.12.9-arm64-unsigned")
-        );
+        assert_eq!(kernel_dependency(native).as_deref(), Some("linux-image-6.12.9-arm64-unsigned"));
         let noise = "linux-image-arm64:arm64\n  Depends: linux-base\n  Recommends: \
                      linux-image-6.1.0-1-arm64\n |Depends: <linux-image-6.1.0-9-arm64:arm64>\n";
-        assert_eq!(
-            kernel_dependency(noise).as_deref(),
-            Some("linux-image-6.1.0-9-arm64")
-        );
-        assert_eq!(
-            kernel_dependency("linux-image-arm64\n  Depends: kmod\n"),
-            None
-        );
+        assert_eq!(kernel_dependency(noise).as_deref(), Some("linux-image-6.1.0-9-arm64"));
+        assert_eq!(kernel_dependency("linux-image-arm64\n  Depends: kmod\n"), None);
         assert_eq!(kernel_dependency(""), None);
     }
 

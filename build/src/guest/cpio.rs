@@ -42,11 +42,7 @@ pub struct NewcWriter<W: Write> {
 impl<W: Write> NewcWriter<W> {
     /// Starts an archive on `out`.
     pub fn new(out: W) -> Self {
-        Self {
-            out,
-            written: 0,
-            next_ino: 1,
-        }
+        Self { out, written: 0, next_ino: 1 }
     }
 
     /// Adds a directory with permission bits `perm` (e.g. `0o755`).
@@ -75,8 +71,7 @@ impl<W: Write> NewcWriter<W> {
 
     /// Writes the trailer and returns the underlying writer.
     pub fn finish(mut self) -> Result<W> {
-        self.header(TRAILER, 0, 1, 0, (0, 0), 0)
-            .context("cpio: writing the trailer")?;
+        self.header(TRAILER, 0, 1, 0, (0, 0), 0).context("cpio: writing the trailer")?;
         self.out.flush().context("cpio: flushing the archive")?;
         Ok(self.out)
     }
@@ -91,10 +86,7 @@ impl<W: Write> NewcWriter<W> {
     ) -> Result<()> {
         check_name(name)?;
         let size = u32::try_from(data.len()).with_context(|| {
-            format!(
-                "cpio: {name:?} is {} bytes, more than newc's 4 GiB limit",
-                data.len()
-            )
+            format!("cpio: {name:?} is {} bytes, more than newc's 4 GiB limit", data.len())
         })?;
         let ino = self.next_ino;
         self.next_ino += 1;
@@ -116,9 +108,7 @@ impl<W: Write> NewcWriter<W> {
     ) -> Result<()> {
         let name_size = u32::try_from(name.len() + 1).context("cpio: name too long")?;
         // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
-        let fields = [
-            ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev_major, rdev_minor, name_size, 0,
-        ];
+        let fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev_major, rdev_minor, name_size, 0];
         let mut header = Vec::with_capacity(HEADER_LEN + name.len() + 4);
         header.extend_from_slice(MAGIC);
         for field in fields {
@@ -180,7 +170,7 @@ pub mod parse {
         let mut entries = Vec::new();
         let mut at = 0usize;
         loop {
-            ensure!(at % 4 == 0, "header at {at} is not 4-byte aligned");
+            ensure!(at.is_multiple_of(4), "header at {at} is not 4-byte aligned");
             let header = archive
                 .get(at..at + HEADER_LEN)
                 .with_context(|| format!("archive ends inside the header at {at}"))?;
@@ -193,25 +183,17 @@ pub mod parse {
             let name_size = field(11)? as usize;
             ensure!(field(12)? == 0, "check field is not 0 at {at}");
             let name_at = at + HEADER_LEN;
-            let name = archive
-                .get(name_at..name_at + name_size)
-                .context("archive ends inside a name")?;
-            ensure!(
-                name.last() == Some(&0),
-                "name at {name_at} is not NUL-terminated"
-            );
+            let name =
+                archive.get(name_at..name_at + name_size).context("archive ends inside a name")?;
+            ensure!(name.last() == Some(&0), "name at {name_at} is not NUL-terminated");
             let name = std::str::from_utf8(&name[..name_size - 1])?.to_owned();
             let data_at = (name_at + name_size).next_multiple_of(4);
             ensure!(
-                archive[name_at + name_size..data_at]
-                    .iter()
-                    .all(|&b| b == 0),
+                archive[name_at + name_size..data_at].iter().all(|&b| b == 0),
                 "name padding of {name} is not NULs"
             );
-            let data = archive
-                .get(data_at..data_at + size)
-                .context("archive ends inside data")?
-                .to_vec();
+            let data =
+                archive.get(data_at..data_at + size).context("archive ends inside data")?.to_vec();
             let next = (data_at + size).next_multiple_of(4);
             ensure!(next <= archive.len(), "archive ends inside data padding");
             ensure!(
@@ -263,10 +245,8 @@ mod tests {
         assert_eq!(&archive[..6], b"070701");
         assert_eq!(archive.len() % 4, 0);
         let entries = parse(&archive).unwrap();
-        let summary: Vec<_> = entries
-            .iter()
-            .map(|e| (e.name.as_str(), e.mode, e.data.len(), e.rdev))
-            .collect();
+        let summary: Vec<_> =
+            entries.iter().map(|e| (e.name.as_str(), e.mode, e.data.len(), e.rdev)).collect();
         assert_eq!(
             summary,
             [
@@ -321,16 +301,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_names() {
-        for name in [
-            "",
-            "/init",
-            "a//b",
-            "../x",
-            "a/../b",
-            "dir/",
-            "TRAILER!!!",
-            "a\0b",
-        ] {
+        for name in ["", "/init", "a//b", "../x", "a/../b", "dir/", "TRAILER!!!", "a\0b"] {
             let mut w = NewcWriter::new(Vec::new());
             assert!(w.file(name, 0o644, b"").is_err(), "{name:?} accepted");
         }
@@ -354,25 +325,9 @@ mod tests {
         };
         child.stdin.take().unwrap().write_all(&sample()).unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let listed = String::from_utf8(out.stdout).unwrap();
         let names: Vec<_> = listed.lines().collect();
-        assert_eq!(
-            names,
-            [
-                "dev",
-                "dev/console",
-                "tmp",
-                "init",
-                "a",
-                "abc",
-                "abcd",
-                "sh"
-            ]
-        );
+        assert_eq!(names, ["dev", "dev/console", "tmp", "init", "a", "abc", "abcd", "sh"]);
     }
 }

@@ -27,20 +27,12 @@ pub(super) fn compile(dts: &Path, out: &Path, includes: &[PathBuf]) -> Result<()
     for dir in includes {
         dtc.arg("-i").arg(absolute(dir)?);
     }
-    dtc.arg("-d")
-        .arg(&deps)
-        .arg("-o")
-        .arg(&out)
-        .arg(&dts)
-        .stdin(Stdio::null());
+    dtc.arg("-d").arg(&deps).arg("-o").arg(&out).arg(&dts).stdin(Stdio::null());
     if let Some(dir) = dts.parent() {
         dtc.current_dir(dir);
     }
     let output = dtc.output().map_err(|e| {
-        format!(
-            "cannot run `dtc` (device-tree-compiler) for `{}`: {e}",
-            dts.display()
-        )
+        format!("cannot run `dtc` (device-tree-compiler) for `{}`: {e}", dts.display())
     })?;
     if output.status.success() {
         return Ok(());
@@ -74,9 +66,7 @@ fn up_to_date(out: &Path, dts: &Path, deps: &Path) -> bool {
         return false;
     };
     let base = dts.parent().unwrap_or(Path::new("."));
-    let included = fs::read_to_string(deps)
-        .map(|t| parse_deps(&t, base))
-        .unwrap_or_default();
+    let included = fs::read_to_string(deps).map(|t| parse_deps(&t, base)).unwrap_or_default();
     std::iter::once(dts.to_path_buf())
         .chain(included)
         .all(|input| modified(&input).is_some_and(|t| t <= built))
@@ -92,11 +82,6 @@ fn parse_deps(text: &str, base: &Path) -> Vec<PathBuf> {
     text.replace("\\\n", " ")
         .lines()
         .filter_map(|line| line.split_once(": "))
-        .flat_map(|(_, inputs)| {
-            inputs
-                .split_whitespace()
-                .map(|i| base.join(i))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|(_, inputs)| inputs.split_whitespace().map(|i| base.join(i)).collect::<Vec<_>>())
         .collect()
 }

@@ -62,10 +62,9 @@ impl Item {
     /// See [`super::Entry::mentions`].
     pub(super) fn mentions(&self, file_name: &str) -> bool {
         match &self.spec.source {
-            Source::Words(words) => words
-                .first()
-                .and_then(Text::file_name)
-                .is_some_and(|n| n == file_name),
+            Source::Words(words) => {
+                words.first().and_then(Text::file_name).is_some_and(|n| n == file_name)
+            }
             Source::Glob(patterns) => patterns
                 .iter()
                 .filter_map(Text::file_name)

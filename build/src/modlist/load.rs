@@ -14,16 +14,8 @@ use super::text::{self, Text, Vars};
 use super::{Diag, Entry, Kind};
 
 /// Options of lines that name files.
-const FILE_OPTS: &[&str] = &[
-    "uncompress",
-    "nostrip",
-    "fname",
-    "shell",
-    "glob",
-    "arch",
-    "bits",
-    "no-shlib-scan",
-];
+const FILE_OPTS: &[&str] =
+    &["uncompress", "nostrip", "fname", "shell", "glob", "arch", "bits", "no-shlib-scan"];
 /// Options that only select the target.
 const TARGET_OPTS: &[&str] = &["arch", "bits"];
 
@@ -42,7 +34,7 @@ enum Section {
     #[default]
     Global,
     Entry {
-        entry: Entry,
+        entry: Box<Entry>,
         no_defaults: bool,
     },
     Group(String),
@@ -79,10 +71,7 @@ impl Loader {
         let content = fs::read_to_string(path).map_err(unreadable)?;
         self.open_files.push((canonical, path.to_path_buf()));
         for (index, raw) in content.lines().enumerate() {
-            let at = Origin {
-                file: path.to_path_buf(),
-                line: index + 1,
-            };
+            let at = Origin { file: path.to_path_buf(), line: index + 1 };
             self.line(&at, raw)?;
         }
         self.open_files.pop();
@@ -139,11 +128,7 @@ impl Loader {
         if name.is_empty() {
             return Err(at.diag(format!("`{}` needs a name", line.directive)));
         }
-        if let Some(prev) = self
-            .entries
-            .iter()
-            .find(|e| e.name.eq_ignore_ascii_case(&name))
-        {
+        if let Some(prev) = self.entries.iter().find(|e| e.name.eq_ignore_ascii_case(&name)) {
             return Err(at.diag(format!(
                 "entry `{name}` is already defined at {}:{}",
                 prev.file.display(),
@@ -159,27 +144,20 @@ impl Loader {
             modules: Vec::new(),
             search: Vec::new(),
         };
-        self.section = Section::Entry {
-            entry,
-            no_defaults: opts.no_defaults,
-        };
+        self.section = Section::Entry { entry: Box::new(entry), no_defaults: opts.no_defaults };
         Ok(())
     }
 
     /// Ends the current entry or group; an entry receives the defaults and
     /// search directories in effect at its end.
     fn end_section(&mut self) {
-        if let Section::Entry {
-            mut entry,
-            no_defaults,
-        } = std::mem::take(&mut self.section)
-        {
+        if let Section::Entry { mut entry, no_defaults } = std::mem::take(&mut self.section) {
             if !no_defaults {
                 entry.kernel = entry.kernel.or_else(|| self.default_kernel.clone());
                 entry.roottask = entry.roottask.or_else(|| self.default_roottask.clone());
             }
             entry.search = self.search.clone();
-            self.entries.push(entry);
+            self.entries.push(*entry);
         }
         self.vars.end_section();
     }
@@ -229,11 +207,7 @@ impl Loader {
             Source::Shell(line.args.to_owned())
         } else {
             let dir = self.expand(at, line.args)?;
-            if opts.glob {
-                Source::Glob(vec![dir])
-            } else {
-                Source::Words(vec![dir])
-            }
+            if opts.glob { Source::Glob(vec![dir]) } else { Source::Words(vec![dir]) }
         };
         let spec = self.spec(at, source);
         self.search.push(spec);
@@ -271,11 +245,7 @@ impl Loader {
 
     fn member(&mut self, at: &Origin, line: &Line<'_>, kind: Kind) -> Result<(), Diag> {
         let opts = check_opts(at, line, FILE_OPTS)?;
-        self.check_placement(
-            at,
-            &line.directive,
-            matches!(kind, Kind::Module | Kind::Data),
-        )?;
+        self.check_placement(at, &line.directive, matches!(kind, Kind::Module | Kind::Data))?;
         if self.skips(&opts) {
             return Ok(());
         }
@@ -323,15 +293,9 @@ impl Loader {
             return Err(at.diag("`module-group` needs a group name"));
         }
         for name in names {
-            let items = self
-                .groups
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, items)| items);
+            let items = self.groups.iter().find(|(n, _)| *n == name).map(|(_, items)| items);
             let items = items.cloned().ok_or_else(|| {
-                at.diag(format!(
-                    "unknown group `{name}` (define it with `group {name}` above)"
-                ))
+                at.diag(format!("unknown group `{name}` (define it with `group {name}` above)"))
             })?;
             for item in items {
                 self.place(item)?;
@@ -381,11 +345,7 @@ impl Loader {
             Source::Shell(line.args.to_owned())
         } else {
             let words = self.words(at, line.args)?;
-            if opts.glob {
-                Source::Glob(words)
-            } else {
-                Source::Words(words)
-            }
+            if opts.glob { Source::Glob(words) } else { Source::Words(words) }
         };
         Ok(Item {
             kind,
@@ -398,13 +358,7 @@ impl Loader {
 
     fn plain_item(&self, at: &Origin, kind: Kind, words: Vec<Text>, fname: Option<String>) -> Item {
         let spec = self.spec(at, Source::Words(words));
-        Item {
-            kind,
-            spec,
-            fname,
-            uncompress: false,
-            nostrip: false,
-        }
+        Item { kind, spec, fname, uncompress: false, nostrip: false }
     }
 
     fn spec(&self, at: &Origin, source: Source) -> Spec {
@@ -412,11 +366,7 @@ impl Loader {
             Source::Shell(_) => self.vars.all(),
             _ => Vec::new(),
         };
-        Spec {
-            source,
-            at: at.clone(),
-            env,
-        }
+        Spec { source, at: at.clone(), env }
     }
 
     fn fname(&self, at: &Origin, opts: &Opts) -> Result<Option<String>, Diag> {
@@ -425,17 +375,15 @@ impl Loader {
         };
         let name = self.literal(at, raw, "`fname=`")?;
         if name.is_empty() || name.contains('/') || name.contains(char::is_whitespace) {
-            return Err(at.diag(format!(
-                "`fname={name}` must be a file name, without `/` or spaces"
-            )));
+            return Err(
+                at.diag(format!("`fname={name}` must be a file name, without `/` or spaces"))
+            );
         }
         Ok(Some(name))
     }
 
     fn words(&self, at: &Origin, args: &str) -> Result<Vec<Text>, Diag> {
-        args.split_whitespace()
-            .map(|w| self.expand(at, w))
-            .collect()
+        args.split_whitespace().map(|w| self.expand(at, w)).collect()
     }
 
     fn expand(&self, at: &Origin, s: &str) -> Result<Text, Diag> {
@@ -468,16 +416,12 @@ fn check_set(name: &str, value: &str) -> Result<(), String> {
         ));
     }
     if text::SRC_BASE_VARS.contains(&name) {
-        return Err(format!(
-            "`{name}` is predefined (the repository root) and cannot be set"
-        ));
+        return Err(format!("`{name}` is predefined (the repository root) and cannot be set"));
     }
     if name == "mode" && value.eq_ignore_ascii_case("linux") {
-        return Err(
-            "`set mode linux` is not supported: entries that boot Linux in place of \
+        return Err("`set mode linux` is not supported: entries that boot Linux in place of \
                     the kernel do not exist here; run Linux as a guest instead"
-                .to_owned(),
-        );
+            .to_owned());
     }
     Ok(())
 }
@@ -517,10 +461,7 @@ fn include_paths(at: &Origin, name: &str) -> Result<Vec<PathBuf>, Diag> {
         format!("{}/{name}", glob::Pattern::escape(&dir.to_string_lossy()))
     };
     let paths = glob::glob(&pattern).map_err(|e| at.diag(format!("bad pattern `{name}`: {e}")))?;
-    let files: Vec<PathBuf> = paths
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
+    let files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
     if files.is_empty() {
         return Err(at.diag(format!("no file matches `{name}`")));
     }

@@ -70,11 +70,7 @@ pub struct Diag {
 
 impl Diag {
     fn new(file: &Path, line: usize, msg: impl Into<String>) -> Diag {
-        Diag {
-            file: file.to_path_buf(),
-            line,
-            msg: msg.into(),
-        }
+        Diag { file: file.to_path_buf(), line, msg: msg.into() }
     }
 }
 
@@ -117,10 +113,7 @@ impl ModulesList {
     /// [`Diag`]s.
     pub fn load(path: &Path) -> Result<ModulesList, Diag> {
         let entries = load::read(path)?;
-        Ok(ModulesList {
-            file: path.to_path_buf(),
-            entries,
-        })
+        Ok(ModulesList { file: path.to_path_buf(), entries })
     }
 
     /// The file [`ModulesList::load`] read first.
@@ -140,11 +133,7 @@ impl ModulesList {
         self.entries
             .iter()
             .find(|e| e.name == name)
-            .or_else(|| {
-                self.entries
-                    .iter()
-                    .find(|e| e.name.eq_ignore_ascii_case(name))
-            })
+            .or_else(|| self.entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)))
             .ok_or_else(|| Diag::new(&self.file, 0, self.unknown_entry(name)))
     }
 
@@ -152,10 +141,7 @@ impl ModulesList {
         if self.entries.is_empty() {
             return format!("unknown entry `{name}`: this list has no entries");
         }
-        format!(
-            "unknown entry `{name}`; available entries: {}",
-            self.entry_names().join(", ")
-        )
+        format!("unknown entry `{name}`; available entries: {}", self.entry_names().join(", "))
     }
 
     /// All entries, in file order.
@@ -188,10 +174,7 @@ impl Entry {
 
     /// The kernel, the roottask, then the modules in file order.
     fn items(&self) -> impl Iterator<Item = &Item> {
-        self.kernel
-            .iter()
-            .chain(&self.roottask)
-            .chain(&self.modules)
+        self.kernel.iter().chain(&self.roottask).chain(&self.modules)
     }
 }
 

@@ -37,10 +37,7 @@ impl Entry {
                 ),
             ));
         }
-        let finder = Finder {
-            r,
-            dirs: search_dirs(r, &self.search)?,
-        };
+        let finder = Finder { r, dirs: search_dirs(r, &self.search)? };
         let mut out: Vec<Resolved> = Vec::new();
         for item in self.items() {
             for module in finder.item(item)? {
@@ -119,15 +116,11 @@ impl Finder<'_> {
                 .collect::<Result<_, _>>()?,
         };
         if matches!(item.kind, Kind::Kernel | Kind::Roottask) && found.len() != 1 {
-            let what = if item.kind == Kind::Kernel {
-                "kernel"
-            } else {
-                "roottask"
-            };
-            return Err(item.spec.at.diag(format!(
-                "the {what} must be one file; this line gives {}",
-                found.len()
-            )));
+            let what = if item.kind == Kind::Kernel { "kernel" } else { "roottask" };
+            return Err(item
+                .spec
+                .at
+                .diag(format!("the {what} must be one file; this line gives {}", found.len())));
         }
         Ok(found)
     }
@@ -171,20 +164,13 @@ impl Finder<'_> {
         // A blob this resolver compiled before (`dtb_out` may be on the
         // search path) is not taken as it is: it is checked against its
         // source below.
-        let compiled = path
-            .ends_with(".dtb")
-            .then(|| self.r.dtb_out.join(dtb_out_name(rel)));
+        let compiled = path.ends_with(".dtb").then(|| self.r.dtb_out.join(dtb_out_name(rel)));
         let is_compiled = |c: &Path| compiled.as_deref().is_some_and(|out| same_path(c, out));
-        if let Some(found) = candidates
-            .into_iter()
-            .find(|c| c.is_file() && !is_compiled(c))
-        {
+        if let Some(found) = candidates.into_iter().find(|c| c.is_file() && !is_compiled(c)) {
             return Ok(found);
         }
         if !rel.is_absolute() && self.r.will_build.iter().any(|w| w == path) {
-            return Ok(dirs
-                .first()
-                .map_or_else(|| rel.to_path_buf(), |d| d.join(rel)));
+            return Ok(dirs.first().map_or_else(|| rel.to_path_buf(), |d| d.join(rel)));
         }
         if let Some(out) = compiled
             && self.dtb_from_dts(item, rel, &out, &dirs)?
@@ -203,15 +189,9 @@ impl Finder<'_> {
         };
         if path.ends_with(".dtb") {
             let dts = rel.with_extension("dts");
-            msg.push_str(&format!(
-                "\nnor found `{}` to compile it from",
-                dts.display()
-            ));
+            msg.push_str(&format!("\nnor found `{}` to compile it from", dts.display()));
             if !self.r.dts_include.is_empty() {
-                msg.push_str(&format!(
-                    ", also searched:{}",
-                    dir_list(&self.r.dts_include)
-                ));
+                msg.push_str(&format!(", also searched:{}", dir_list(&self.r.dts_include)));
             }
         }
         msg
@@ -239,10 +219,8 @@ impl Finder<'_> {
         }
         let includes = &self.r.dts_include;
         let by_path = dirs.iter().chain(includes).map(|d| d.join(dts));
-        let by_name = dts
-            .file_name()
-            .into_iter()
-            .flat_map(|n| includes.iter().map(move |d| d.join(n)));
+        let by_name =
+            dts.file_name().into_iter().flat_map(|n| includes.iter().map(move |d| d.join(n)));
         by_path.chain(by_name).find(|p| p.is_file())
     }
 
@@ -255,11 +233,7 @@ impl Finder<'_> {
         for pattern in patterns {
             let pattern = pattern.render(&self.r.src_base);
             let root = [PathBuf::from("/")];
-            let bases = if Path::new(&pattern).is_absolute() {
-                &root[..]
-            } else {
-                &dirs[..]
-            };
+            let bases = if Path::new(&pattern).is_absolute() { &root[..] } else { &dirs[..] };
             let mut found: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
             for dir in bases {
                 for path in glob_in(dir, &pattern, false).map_err(|m| at.diag(m))? {
@@ -268,10 +242,9 @@ impl Finder<'_> {
                 }
             }
             if found.is_empty() {
-                return Err(at.diag(format!(
-                    "no file matches `{pattern}`; searched:{}",
-                    dir_list(&dirs)
-                )));
+                return Err(
+                    at.diag(format!("no file matches `{pattern}`; searched:{}", dir_list(&dirs)))
+                );
             }
             for path in found.into_values() {
                 let name = match &item.fname {
@@ -289,10 +262,7 @@ impl Finder<'_> {
 
 fn resolved(item: &Item, name: String, path: PathBuf, args: &[String]) -> Resolved {
     let args = args.iter().flat_map(|a| a.split_whitespace());
-    let cmdline = std::iter::once(name.as_str())
-        .chain(args)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let cmdline = std::iter::once(name.as_str()).chain(args).collect::<Vec<_>>().join(" ");
     Resolved {
         kind: item.kind,
         name,
@@ -334,9 +304,7 @@ fn dir_list(dirs: &[PathBuf]) -> String {
             seen.push(dir);
         }
     }
-    seen.iter()
-        .map(|d| format!("\n  {}", d.display()))
-        .collect()
+    seen.iter().map(|d| format!("\n  {}", d.display())).collect()
 }
 
 /// The files (or, with `want_dirs`, directories) matching `pattern`,
@@ -345,10 +313,7 @@ fn glob_in(base: &Path, pattern: &str, want_dirs: bool) -> Result<Vec<PathBuf>, 
     let full = if Path::new(pattern).is_absolute() {
         pattern.to_owned()
     } else {
-        format!(
-            "{}/{pattern}",
-            glob::Pattern::escape(&base.to_string_lossy())
-        )
+        format!("{}/{pattern}", glob::Pattern::escape(&base.to_string_lossy()))
     };
     let paths = glob::glob(&full).map_err(|e| format!("bad glob pattern `{pattern}`: {e}"))?;
     Ok(paths
@@ -377,24 +342,11 @@ fn run_shell(command: &str, spec: &Spec, r: &Resolver) -> Result<Vec<String>, Di
         };
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stderr = stderr.trim();
-        let detail = if stderr.is_empty() {
-            String::new()
-        } else {
-            format!(":\n{stderr}")
-        };
-        return Err(at.diag(format!(
-            "shell command `{command}` failed ({status}){detail}"
-        )));
+        let detail = if stderr.is_empty() { String::new() } else { format!(":\n{stderr}") };
+        return Err(at.diag(format!("shell command `{command}` failed ({status}){detail}")));
     }
     let stdout = String::from_utf8(output.stdout).map_err(|_| {
-        at.diag(format!(
-            "shell command `{command}` printed text that is not UTF-8"
-        ))
+        at.diag(format!("shell command `{command}` printed text that is not UTF-8"))
     })?;
-    Ok(stdout
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect())
+    Ok(stdout.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
 }

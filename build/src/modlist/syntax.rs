@@ -20,9 +20,7 @@ pub(super) fn split_line(raw: &str) -> Result<Option<Line<'_>>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    let end = text
-        .find(|c: char| c.is_whitespace() || c == '[')
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| c.is_whitespace() || c == '[').unwrap_or(text.len());
     let (directive, rest) = text.split_at(end);
     let (opts, rest) = match rest.strip_prefix('[') {
         Some(inner) => {
@@ -43,11 +41,7 @@ pub(super) fn split_line(raw: &str) -> Result<Option<Line<'_>>, String> {
         ));
     }
     let directive = directive.to_ascii_lowercase();
-    Ok(Some(Line {
-        directive,
-        opts,
-        args,
-    }))
+    Ok(Some(Line { directive, opts, args }))
 }
 
 /// One option.

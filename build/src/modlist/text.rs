@@ -90,9 +90,7 @@ impl Text {
 /// a digit.
 pub(super) fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -107,11 +105,7 @@ pub(super) struct Vars {
 impl Vars {
     /// Defines `name`; `local` ones last until [`Vars::end_section`].
     pub(super) fn set(&mut self, name: &str, value: Text, local: bool) {
-        let map = if local {
-            &mut self.local
-        } else {
-            &mut self.global
-        };
+        let map = if local { &mut self.local } else { &mut self.global };
         map.insert(name.to_owned(), value);
     }
 
@@ -131,13 +125,9 @@ impl Vars {
         if SRC_BASE_VARS.contains(&name) {
             return Ok(Text(vec![Piece::SrcBase]));
         }
-        self.local
-            .get(name)
-            .or_else(|| self.global.get(name))
-            .cloned()
-            .ok_or_else(|| {
-                format!("undefined variable `${name}` (define it above with `set {name} VALUE`)")
-            })
+        self.local.get(name).or_else(|| self.global.get(name)).cloned().ok_or_else(|| {
+            format!("undefined variable `${name}` (define it above with `set {name} VALUE`)")
+        })
     }
 
     /// Expands the variables in `s`.
@@ -164,19 +154,16 @@ impl Vars {
 /// Splits what follows a `$` into the variable name and the rest.
 fn split_reference(after: &str) -> Result<(&str, &str), String> {
     let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
-        let end = braced
-            .find('}')
-            .ok_or_else(|| "`${` without its closing `}`".to_owned())?;
+        let end = braced.find('}').ok_or_else(|| "`${` without its closing `}`".to_owned())?;
         (&braced[..end], &braced[end + 1..])
     } else {
-        let len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
+        let len =
+            after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
         after.split_at(len)
     };
     if !is_name(name) {
         return Err(
-            "`$` must be followed by a variable name or `{NAME}` (write `$$` for a `$`)".to_owned(),
+            "`$` must be followed by a variable name or `{NAME}` (write `$$` for a `$`)".to_owned()
         );
     }
     Ok((name, tail))

@@ -291,7 +291,8 @@ mod tests {
         let i = b.add_module("kernel", "kernel -v", 1, Region::new(0x4000_0000, 0x1000)).unwrap();
         assert_eq!(i, 0);
         b.add_module("io.cfg", "io.cfg", 0, Region::new(0x4100_0000, 77)).unwrap();
-        let ms: Vec<_> = b.modules().map(|(n, c, d)| (n.to_owned(), c.to_owned(), d.region)).collect();
+        let ms: Vec<_> =
+            b.modules().map(|(n, c, d)| (n.to_owned(), c.to_owned(), d.region)).collect();
         assert_eq!(ms[0].0, "kernel");
         assert_eq!(ms[0].1, "kernel -v");
         assert_eq!(ms[1].2, Region::new(0x4100_0000, 77));
@@ -305,11 +306,18 @@ mod tests {
         b.add_device(Region::new(0x0801_0000, 0x1_0000)).unwrap();
         assert_eq!(
             b.devices(),
-            &[Region::new(0x0800_0000, 0x1_0000), Region::new(0x0801_0000, 0x1_0000), Region::new(0x0900_0000, 0x1000)]
+            &[
+                Region::new(0x0800_0000, 0x1_0000),
+                Region::new(0x0801_0000, 0x1_0000),
+                Region::new(0x0900_0000, 0x1000)
+            ]
         );
         // One region spanning two others swallows both.
         b.add_device(Region::new(0x0800_8000, 0x1_0000)).unwrap();
-        assert_eq!(b.devices(), &[Region::new(0x0800_0000, 0x2_0000), Region::new(0x0900_0000, 0x1000)]);
+        assert_eq!(
+            b.devices(),
+            &[Region::new(0x0800_0000, 0x2_0000), Region::new(0x0900_0000, 0x1000)]
+        );
         b.add_device(Region::new(0x0900_0000, 0)).unwrap();
         assert_eq!(b.devices().len(), 2);
     }

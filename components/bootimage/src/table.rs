@@ -147,10 +147,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::Truncated { needed, available } => write!(
-                f,
-                "module table truncated: needs {needed} bytes, only {available} present"
-            ),
+            Error::Truncated { needed, available } => {
+                write!(f, "module table truncated: needs {needed} bytes, only {available} present")
+            }
             Error::BadMagic => write!(f, "no module table here (bad magic)"),
             Error::UnsupportedVersion(v) => {
                 write!(f, "module table version {v} is not supported (this reader knows {VERSION})")
@@ -162,10 +161,9 @@ impl fmt::Display for Error {
                 write!(f, "module table claims {n} modules (at most {MAX_MODULES})")
             }
             Error::BadTableSize(s) => write!(f, "module table size {s} does not fit its contents"),
-            Error::TableChecksum { stored, computed } => write!(
-                f,
-                "module table corrupt: checksum {computed:#010x}, stored {stored:#010x}"
-            ),
+            Error::TableChecksum { stored, computed } => {
+                write!(f, "module table corrupt: checksum {computed:#010x}, stored {stored:#010x}")
+            }
             Error::StringOutOfRange { module } => {
                 write!(f, "module {module}: name or command line outside the string area")
             }
@@ -177,7 +175,10 @@ impl fmt::Display for Error {
                 write!(f, "module {module}: unknown flags {flags:#x}")
             }
             Error::Misaligned { module, offset } => {
-                write!(f, "module {module}: payload offset {offset:#x} is not page aligned past the table")
+                write!(
+                    f,
+                    "module {module}: payload offset {offset:#x} is not page aligned past the table"
+                )
             }
             Error::OutOfBounds { module, end, total } => write!(
                 f,
@@ -318,7 +319,7 @@ impl<'a> Table<'a> {
             if m.offset % PAGE_SIZE != 0 || m.offset < table_size as u64 {
                 return Err(Error::Misaligned { module: i, offset: m.offset });
             }
-            let end = m.offset.checked_add(m.data.len() as u64).unwrap_or(u64::MAX);
+            let end = m.offset.saturating_add(m.data.len() as u64);
             if end > total {
                 return Err(Error::OutOfBounds { module: i, end, total });
             }

@@ -15,9 +15,7 @@ struct Fx {
 
 impl Fx {
     fn new() -> Fx {
-        Fx {
-            dir: tempfile::tempdir().expect("temporary directory"),
-        }
+        Fx { dir: tempfile::tempdir().expect("temporary directory") }
     }
 
     fn root(&self) -> &Path {

@@ -25,10 +25,7 @@ fn entry_lookup_exact_then_ignoring_case() {
     let fx = Fx::new();
     let list = fx.load("entry Hello\nkernel k\nentry other\nkernel k\n");
     assert_eq!(list.entry("Hello").map(|e| e.line).ok(), Some(1));
-    assert_eq!(
-        list.entry("hELLO").map(|e| e.name.as_str()).ok(),
-        Some("Hello")
-    );
+    assert_eq!(list.entry("hELLO").map(|e| e.name.as_str()).ok(), Some("Hello"));
     assert_eq!(list.entry("OTHER").map(|e| e.line).ok(), Some(3));
 }
 
@@ -37,16 +34,8 @@ fn unknown_entry_lists_every_entry() {
     let fx = Fx::new();
     let list = fx.load("entry a\nkernel k\nentry b-2\nkernel k\n");
     let d = list.entry("c").map(|_| ()).unwrap_err();
-    assert_diag(
-        &d,
-        &fx.list(),
-        0,
-        "unknown entry `c`; available entries: a, b-2",
-    );
-    assert!(
-        d.to_string()
-            .starts_with(&format!("{}: unknown entry", fx.list().display()))
-    );
+    assert_diag(&d, &fx.list(), 0, "unknown entry `c`; available entries: a, b-2");
+    assert!(d.to_string().starts_with(&format!("{}: unknown entry", fx.list().display())));
 
     let empty = fx.load("# nothing\n");
     let d = empty.entry("a").map(|_| ()).unwrap_err();
@@ -55,11 +44,7 @@ fn unknown_entry_lists_every_entry() {
 
 #[test]
 fn diag_display() {
-    let d = Diag {
-        file: PathBuf::from("a/m.list"),
-        line: 7,
-        msg: "bad".into(),
-    };
+    let d = Diag { file: PathBuf::from("a/m.list"), line: 7, msg: "bad".into() };
     assert_eq!(d.to_string(), "a/m.list:7: bad");
     let d = Diag { line: 0, ..d };
     assert_eq!(d.to_string(), "a/m.list: bad");
@@ -77,14 +62,8 @@ fn l4re_directives_without_meaning_here_are_rejected() {
     let cases = [
         ("sigma0 sigma0", "`sigma0` is not supported"),
         ("default-sigma0 sigma0", "`default-sigma0` is not supported"),
-        (
-            "bootstrap bootstrap -serial",
-            "`bootstrap` is not supported",
-        ),
-        (
-            "default-bootstrap bootstrap",
-            "`default-bootstrap` is not supported",
-        ),
+        ("bootstrap bootstrap -serial", "`bootstrap` is not supported"),
+        ("default-bootstrap bootstrap", "`default-bootstrap` is not supported"),
         ("modaddr 0x01100000", "`modaddr` is not supported"),
         ("initrd ramdisk.gz", "`initrd` is not supported"),
         ("set mode linux", "`set mode linux` is not supported"),
@@ -103,40 +82,19 @@ fn unknown_and_unsupported_options_are_named() {
         ("module[uncompress, Nostrip] x", "unknown option `Nostrip`"),
         ("module[perl] \"x\"", "option `perl` is not supported"),
         ("module[compress] x", "option `compress` is not supported"),
-        (
-            "module[attr:nodes=1] x",
-            "option `attr:nodes` is not supported",
-        ),
-        (
-            "module[uncompress=yes] x",
-            "option `uncompress` takes no value",
-        ),
+        ("module[attr:nodes=1] x", "option `attr:nodes` is not supported"),
+        ("module[uncompress=yes] x", "option `uncompress` takes no value"),
         ("module[fname] x", "option `fname` needs a value"),
         ("module[arch=] x", "option `arch` needs a value"),
-        (
-            "module[shell,glob] x",
-            "`shell` and `glob` cannot be combined",
-        ),
+        ("module[shell,glob] x", "`shell` and `glob` cannot be combined"),
         ("module[glob, glob] x", "option `glob` is given twice"),
         ("module[uncompress,,nostrip] x", "empty option"),
-        (
-            "include[uncompress] x",
-            "option `uncompress` does not apply to `include`",
-        ),
+        ("include[uncompress] x", "option `uncompress` does not apply to `include`"),
         ("set[fname=a] X 1", "option `fname` does not apply to `set`"),
-        (
-            "moe[uncompress] x.cfg",
-            "option `uncompress` does not apply to `moe`",
-        ),
-        (
-            "module [uncompress] x",
-            "options go right after the directive",
-        ),
+        ("moe[uncompress] x.cfg", "option `uncompress` does not apply to `moe`"),
+        ("module [uncompress] x", "options go right after the directive"),
         ("module[uncompress x", "`module[` without its closing `]`"),
-        (
-            "module[uncompress]x",
-            "expected a space after `module[uncompress]`",
-        ),
+        ("module[uncompress]x", "expected a space after `module[uncompress]`"),
     ];
     for (line, msg) in cases {
         let fx = Fx::new();
@@ -145,12 +103,7 @@ fn unknown_and_unsupported_options_are_named() {
     }
     let fx = Fx::new();
     let d = fx.load_err("entry[fname=x] a\n");
-    assert_diag(
-        &d,
-        &fx.list(),
-        1,
-        "option `fname` does not apply to `entry`",
-    );
+    assert_diag(&d, &fx.list(), 1, "option `fname` does not apply to `entry`");
 }
 
 #[test]
@@ -160,16 +113,8 @@ fn lines_outside_their_place() {
         ("kernel k\n", 1, "`kernel` outside an entry"),
         ("data d\n", 1, "`data` outside an entry"),
         ("moe x.cfg\n", 1, "`moe` outside an entry"),
-        (
-            "group g\nkernel k\n",
-            2,
-            "`kernel` cannot be part of group `g`",
-        ),
-        (
-            "group g\nmodule-group h\n",
-            2,
-            "`module-group` cannot be part of group `g`",
-        ),
+        ("group g\nkernel k\n", 2, "`kernel` cannot be part of group `g`"),
+        ("group g\nmodule-group h\n", 2, "`module-group` cannot be part of group `g`"),
     ];
     for (list, line, msg) in cases {
         let fx = Fx::new();
@@ -184,21 +129,13 @@ fn missing_arguments() {
         ("entry\n", 1, "`entry` needs a name"),
         ("title   # no name\n", 1, "`title` needs a name"),
         ("entry a\nmodule\n", 2, "`module` needs a file name"),
-        (
-            "entry a\nkernel[uncompress]\n",
-            2,
-            "`kernel` needs a file name",
-        ),
+        ("entry a\nkernel[uncompress]\n", 2, "`kernel` needs a file name"),
         ("default-kernel\n", 1, "`default-kernel` needs a file name"),
         ("include\n", 1, "`include` needs a file name"),
         ("searchpath\n", 1, "`searchpath` needs a directory"),
         ("set\n", 1, "`set` needs a variable name"),
         ("group\n", 1, "`group` needs one name"),
-        (
-            "entry a\nmodule-group\n",
-            2,
-            "`module-group` needs a group name",
-        ),
+        ("entry a\nmodule-group\n", 2, "`module-group` needs a group name"),
         ("entry a\nmoe\n", 2, "`moe` takes one file name"),
         ("entry a\nmoe a.cfg b.cfg\n", 2, "`moe` takes one file name"),
     ];
@@ -214,21 +151,11 @@ fn duplicate_entry_and_kernel() {
     let fx = Fx::new();
     let d = fx.load_err("entry a\nkernel k\nENTRY A\n");
     let first = format!("{}:1", fx.list().display());
-    assert_diag(
-        &d,
-        &fx.list(),
-        3,
-        &format!("entry `A` is already defined at {first}"),
-    );
+    assert_diag(&d, &fx.list(), 3, &format!("entry `A` is already defined at {first}"));
 
     let d = fx.load_err("entry a\nkernel k\nkernel k2\n");
     let first = format!("{}:2", fx.list().display());
-    assert_diag(
-        &d,
-        &fx.list(),
-        3,
-        &format!("entry `a` already has a kernel (at {first})"),
-    );
+    assert_diag(&d, &fx.list(), 3, &format!("entry `a` already has a kernel (at {first})"));
 
     let d = fx.load_err("entry a\nkernel k\nroottask r\nmoe x.cfg\n");
     assert_diag(&d, &fx.list(), 4, "entry `a` already has a roottask");
@@ -253,10 +180,7 @@ fn include_continues_the_current_entry() {
     let got = fx.resolve("entry a\nkernel k\nmodule m1\ninclude more.list\n", "a");
     let names: Vec<_> = got.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["k", "m1", "m2"]);
-    assert_eq!(
-        (got[2].file.clone(), got[2].line),
-        (fx.path("more.list"), 1)
-    );
+    assert_eq!((got[2].file.clone(), got[2].line), (fx.path("more.list"), 1));
 }
 
 #[test]
@@ -324,35 +248,15 @@ fn undefined_and_malformed_variables() {
     let cases = [
         ("entry a\nkernel $K\n", 2, "undefined variable `$K`"),
         ("entry a\nkernel k ${K}\n", 2, "undefined variable `$K`"),
-        (
-            "entry a\nset K k\nkernel $K\nentry b\nkernel $K\n",
-            5,
-            "undefined variable `$K`",
-        ),
-        (
-            "entry a\nkernel k $1\n",
-            2,
-            "`$` must be followed by a variable name",
-        ),
+        ("entry a\nset K k\nkernel $K\nentry b\nkernel $K\n", 5, "undefined variable `$K`"),
+        ("entry a\nkernel k $1\n", 2, "`$` must be followed by a variable name"),
         ("entry a\nkernel k ${K\n", 2, "`${` without its closing `}`"),
-        (
-            "entry a\nkernel k $\n",
-            2,
-            "`$` must be followed by a variable name",
-        ),
+        ("entry a\nkernel k $\n", 2, "`$` must be followed by a variable name"),
         ("set SRC_BASE_ABS /x\n", 1, "`SRC_BASE_ABS` is predefined"),
         ("set 1x y\n", 1, "`1x` is not a variable name"),
-        (
-            "include $SRC_BASE_ABS/x.list\n",
-            1,
-            "include paths cannot use `$SRC_BASE_ABS`",
-        ),
+        ("include $SRC_BASE_ABS/x.list\n", 1, "include paths cannot use `$SRC_BASE_ABS`"),
         ("entry $SRC_BASE\n", 1, "entry names cannot use"),
-        (
-            "entry a\nmodule[fname=a/b] x\n",
-            2,
-            "`fname=a/b` must be a file name",
-        ),
+        ("entry a\nmodule[fname=a/b] x\n", 2, "`fname=a/b` must be a file name"),
         ("set A $B\n", 1, "undefined variable `$B`"),
     ];
     for (list, line, msg) in cases {

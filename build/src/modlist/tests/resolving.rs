@@ -5,22 +5,13 @@ use super::*;
 use std::time::{Duration, SystemTime};
 
 fn summary(modules: &[Resolved]) -> Vec<(Kind, &str, &str)> {
-    modules
-        .iter()
-        .map(|m| (m.kind, m.name.as_str(), m.cmdline.as_str()))
-        .collect()
+    modules.iter().map(|m| (m.kind, m.name.as_str(), m.cmdline.as_str())).collect()
 }
 
 #[test]
 fn boot_order_kinds_and_command_lines() {
     let fx = Fx::new();
-    fx.touch(&[
-        "bin/fiasco",
-        "bin/moe",
-        "bin/ned",
-        "bin/blob",
-        "bin/cfg/x.lua",
-    ]);
+    fx.touch(&["bin/fiasco", "bin/moe", "bin/ned", "bin/blob", "bin/cfg/x.lua"]);
     let got = fx.resolve(
         "entry e\n\
          module ned   rom/x.lua   --flag \"a\"   # comment\n\
@@ -44,18 +35,13 @@ fn boot_order_kinds_and_command_lines() {
     assert_eq!(got[4].path, fx.path("bin/cfg/x.lua"));
     let lines: Vec<_> = got.iter().map(|m| m.line).collect();
     assert_eq!(lines, [5, 4, 2, 3, 6]);
-    assert!(
-        got.iter()
-            .all(|m| m.file == fx.list() && !m.uncompress && !m.nostrip)
-    );
+    assert!(got.iter().all(|m| m.file == fx.list() && !m.uncompress && !m.nostrip));
 }
 
 #[test]
 fn defaults_count_for_their_entry_and_later_ones() {
     let fx = Fx::new();
-    fx.touch(&[
-        "bin/k1", "bin/k2", "bin/k3", "bin/kdef", "bin/rdef", "bin/r2",
-    ]);
+    fx.touch(&["bin/k1", "bin/k2", "bin/k3", "bin/kdef", "bin/rdef", "bin/r2"]);
     let list = "entry early\n\
                 kernel k1\n\
                 default-kernel kdef -a   -b\n\
@@ -67,22 +53,13 @@ fn defaults_count_for_their_entry_and_later_ones() {
                 entry[no-defaults] bare\n\
                 kernel k3\n";
     let early = fx.resolve(list, "early");
-    assert_eq!(
-        summary(&early),
-        [(Kind::Kernel, "k1", "k1"), (Kind::Roottask, "rdef", "rdef")]
-    );
+    assert_eq!(summary(&early), [(Kind::Kernel, "k1", "k1"), (Kind::Roottask, "rdef", "rdef")]);
     let own = fx.resolve(list, "own");
-    assert_eq!(
-        summary(&own),
-        [(Kind::Kernel, "k2", "k2"), (Kind::Roottask, "r2", "r2 x")]
-    );
+    assert_eq!(summary(&own), [(Kind::Kernel, "k2", "k2"), (Kind::Roottask, "r2", "r2 x")]);
     let later = fx.resolve(list, "later");
     assert_eq!(
         summary(&later),
-        [
-            (Kind::Kernel, "kdef", "kdef -a -b"),
-            (Kind::Roottask, "rdef", "rdef")
-        ]
+        [(Kind::Kernel, "kdef", "kdef -a -b"), (Kind::Roottask, "rdef", "rdef")]
     );
     assert_eq!(later[0].line, 3);
     let bare = fx.resolve(list, "bare");
@@ -108,10 +85,8 @@ fn module_options() {
          data[nostrip, uncompress] z\nmodule[no-shlib-scan] w\ndata-nostrip v\n",
         "e",
     );
-    let flags: Vec<_> = got
-        .iter()
-        .map(|m| (m.name.as_str(), m.kind, m.uncompress, m.nostrip))
-        .collect();
+    let flags: Vec<_> =
+        got.iter().map(|m| (m.name.as_str(), m.kind, m.uncompress, m.nostrip)).collect();
     assert_eq!(
         flags,
         [
@@ -129,14 +104,9 @@ fn module_options() {
 fn fname_renames_the_module() {
     let fx = Fx::new();
     fx.touch(&["bin/k", "bin/dir/hello.txt"]);
-    let got = fx.resolve(
-        "entry e\nkernel k\nmodule[fname=greeting.txt] dir/hello.txt  one two\n",
-        "e",
-    );
-    assert_eq!(
-        summary(&got[1..]),
-        [(Kind::Module, "greeting.txt", "greeting.txt one two")]
-    );
+    let got =
+        fx.resolve("entry e\nkernel k\nmodule[fname=greeting.txt] dir/hello.txt  one two\n", "e");
+    assert_eq!(summary(&got[1..]), [(Kind::Module, "greeting.txt", "greeting.txt one two")]);
     assert_eq!(got[1].path, fx.path("bin/dir/hello.txt"));
 }
 
@@ -159,10 +129,7 @@ fn moe_is_roottask_and_module() {
     let got = fx.resolve("entry f\nkernel k\nmoe[fname=init.ned] other.ned\n", "f");
     assert_eq!(
         summary(&got[1..]),
-        [
-            (Kind::Roottask, "moe", "moe rom/init.ned"),
-            (Kind::Module, "init.ned", "init.ned")
-        ]
+        [(Kind::Roottask, "moe", "moe rom/init.ned"), (Kind::Module, "init.ned", "init.ned")]
     );
 }
 
@@ -177,11 +144,7 @@ fn groups_insert_their_modules() {
     let got = fx.resolve(list, "e");
     assert_eq!(
         summary(&got[1..]),
-        [
-            (Kind::Module, "a", "a x"),
-            (Kind::Data, "b", "b"),
-            (Kind::Module, "c", "c")
-        ]
+        [(Kind::Module, "a", "a x"), (Kind::Data, "b", "b"), (Kind::Module, "c", "c")]
     );
     assert_eq!(got[2].line, 3);
 
@@ -269,14 +232,7 @@ fn search_order_and_searchpath_scope() {
     assert_eq!(first[1].path, fx.path("extra/only-extra"));
     let second = fx.resolve(list, "second");
     let paths: Vec<_> = second.iter().map(|m| m.path.clone()).collect();
-    assert_eq!(
-        paths[1..],
-        [
-            fx.path("only-here"),
-            fx.path("bin/both"),
-            fx.path("extra/both2")
-        ]
-    );
+    assert_eq!(paths[1..], [fx.path("only-here"), fx.path("bin/both"), fx.path("extra/both2")]);
     assert_eq!(fx.resolve(list, "third")[1].path, fx.path("late/x"));
     assert_eq!(fx.resolve(list, "fourth")[1].path, fx.path("late/x"));
 
@@ -317,38 +273,20 @@ fn missing_and_absolute_modules() {
     let fx = Fx::new();
     fx.touch(&["bin/k", "elsewhere/abs"]);
     let abs = fx.path("elsewhere/abs");
-    let got = fx.resolve(
-        &format!("entry e\nkernel k\nmodule {} arg\n", abs.display()),
-        "e",
-    );
+    let got = fx.resolve(&format!("entry e\nkernel k\nmodule {} arg\n", abs.display()), "e");
     assert_eq!(
-        (
-            got[1].name.as_str(),
-            got[1].path.clone(),
-            got[1].cmdline.as_str()
-        ),
+        (got[1].name.as_str(), got[1].path.clone(), got[1].cmdline.as_str()),
         ("abs", abs, "abs arg")
     );
 
     let d = fx.resolve_err("entry e\nkernel k\n\nmodule nope\n", "e");
     assert_diag(&d, &fx.list(), 4, "module `nope` not found; searched:");
     assert!(d.msg.contains(&fx.path("bin").display().to_string()), "{d}");
-    assert!(
-        d.msg.ends_with(&format!("\n  {}", fx.root().display())),
-        "{d}"
-    );
+    assert!(d.msg.ends_with(&format!("\n  {}", fx.root().display())), "{d}");
 
     let gone = fx.path("elsewhere/gone");
-    let d = fx.resolve_err(
-        &format!("entry e\nkernel k\nmodule {}\n", gone.display()),
-        "e",
-    );
-    assert_diag(
-        &d,
-        &fx.list(),
-        3,
-        &format!("module `{}` does not exist", gone.display()),
-    );
+    let d = fx.resolve_err(&format!("entry e\nkernel k\nmodule {}\n", gone.display()), "e");
+    assert_diag(&d, &fx.list(), 3, &format!("module `{}` does not exist", gone.display()));
 
     let d = fx.resolve_err("entry e\nkernel k\nmodule https://example.org/x\n", "e");
     assert_diag(&d, &fx.list(), 3, "cannot be fetched from URLs");
@@ -363,10 +301,7 @@ fn will_build_counts_as_found() {
     let got = fx
         .resolve_with("entry e\nkernel k\nroottask prog -v\n", "e", &r)
         .unwrap_or_else(|d| panic!("{d}"));
-    assert_eq!(
-        (got[1].path.clone(), got[1].cmdline.as_str()),
-        (fx.path("bin/prog"), "prog -v")
-    );
+    assert_eq!((got[1].path.clone(), got[1].cmdline.as_str()), (fx.path("bin/prog"), "prog -v"));
 }
 
 #[test]
@@ -418,10 +353,7 @@ fn shell_output_names_modules() {
 fn shell_failure_reports_stderr_and_status() {
     let fx = Fx::new();
     fx.touch(&["bin/k"]);
-    let d = fx.resolve_err(
-        "entry e\nkernel k\n\nmodule[shell] echo oops >&2; exit 3\n",
-        "e",
-    );
+    let d = fx.resolve_err("entry e\nkernel k\n\nmodule[shell] echo oops >&2; exit 3\n", "e");
     assert_diag(
         &d,
         &fx.list(),
@@ -430,34 +362,16 @@ fn shell_failure_reports_stderr_and_status() {
     );
 
     let d = fx.resolve_err("entry e\nkernel[shell] printf 'k\\nk\\n'\n", "e");
-    assert_diag(
-        &d,
-        &fx.list(),
-        2,
-        "the kernel must be one file; this line gives 2",
-    );
+    assert_diag(&d, &fx.list(), 2, "the kernel must be one file; this line gives 2");
 }
 
 #[test]
 fn glob_expands_along_the_search_path() {
     let fx = Fx::new();
-    fx.touch(&[
-        "bin/k",
-        "bin/g/b.cfg",
-        "g/a.cfg",
-        "g/b.cfg",
-        "bin/g/c.txt",
-        "abs/z1.bin",
-    ]);
+    fx.touch(&["bin/k", "bin/g/b.cfg", "g/a.cfg", "g/b.cfg", "bin/g/c.txt", "abs/z1.bin"]);
     let abs = fx.path("abs").display().to_string();
-    let got = fx.resolve(
-        &format!("entry e\nkernel k\nmodule[glob] g/*.cfg   {abs}/z?.bin\n"),
-        "e",
-    );
-    let found: Vec<_> = got[1..]
-        .iter()
-        .map(|m| (m.name.as_str(), m.path.clone()))
-        .collect();
+    let got = fx.resolve(&format!("entry e\nkernel k\nmodule[glob] g/*.cfg   {abs}/z?.bin\n"), "e");
+    let found: Vec<_> = got[1..].iter().map(|m| (m.name.as_str(), m.path.clone())).collect();
     assert_eq!(
         found,
         [
@@ -472,23 +386,15 @@ fn glob_expands_along_the_search_path() {
 }
 
 fn fdt_magic(path: &Path) -> Vec<u8> {
-    fs::read(path)
-        .map(|b| b.into_iter().take(4).collect())
-        .unwrap_or_default()
+    fs::read(path).map(|b| b.into_iter().take(4).collect()).unwrap_or_default()
 }
 
 fn mtime(path: &Path) -> SystemTime {
-    fs::metadata(path)
-        .and_then(|m| m.modified())
-        .expect("mtime")
+    fs::metadata(path).and_then(|m| m.modified()).expect("mtime")
 }
 
 fn set_mtime(path: &Path, t: SystemTime) {
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_modified(t))
-        .expect("set mtime");
+    fs::File::options().write(true).open(path).and_then(|f| f.set_modified(t)).expect("set mtime");
 }
 
 const TINY_DTS: &str = "/dts-v1/;\n/include/ \"inc.dtsi\"\n/ { model = \"tiny\"; };\n";
@@ -503,10 +409,7 @@ fn dts_is_compiled_when_the_dtb_is_missing_or_older() {
     let list = "entry e\nkernel k\nmodule board.dtb\nmodule[fname=virt.dtb] boards/sub/x.dtb\n";
     let got = fx.resolve(list, "e");
     let out = fx.path("out/dtb/board.dtb");
-    assert_eq!(
-        (got[1].name.as_str(), got[1].path.clone()),
-        ("board.dtb", out.clone())
-    );
+    assert_eq!((got[1].name.as_str(), got[1].path.clone()), ("board.dtb", out.clone()));
     assert_eq!(fdt_magic(&out), [0xd0, 0x0d, 0xfe, 0xed]);
     assert_eq!(
         (got[2].name.as_str(), got[2].path.clone()),
@@ -556,12 +459,7 @@ fn broken_dts_reports_dtc_message() {
     assert!(!fx.path("out/dtb/bad.dtb").exists());
 
     let d = fx.resolve_err("entry e\nkernel k\nmodule none.dtb\n", "e");
-    assert_diag(
-        &d,
-        &fx.list(),
-        3,
-        "nor found `none.dts` to compile it from, also searched:",
-    );
+    assert_diag(&d, &fx.list(), 3, "nor found `none.dts` to compile it from, also searched:");
 }
 
 #[test]
@@ -572,18 +470,14 @@ fn a_compiled_dtb_on_the_search_path_is_still_checked_against_its_source() {
     let mut r = fx.resolver();
     r.search_path.push(r.dtb_out.clone());
     let list = "entry e\nkernel k\nmodule board.dtb\n";
-    let first = fx
-        .resolve_with(list, "e", &r)
-        .unwrap_or_else(|d| panic!("{d}"));
+    let first = fx.resolve_with(list, "e", &r).unwrap_or_else(|d| panic!("{d}"));
     let out = fx.path("out/dtb/board.dtb");
     assert_eq!(first[1].path, out);
 
     let past = SystemTime::now() - Duration::from_secs(3600);
     set_mtime(&out, past);
     set_mtime(&dts, past + Duration::from_secs(60));
-    let again = fx
-        .resolve_with(list, "e", &r)
-        .unwrap_or_else(|d| panic!("{d}"));
+    let again = fx.resolve_with(list, "e", &r).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(again[1].path, out);
     assert!(mtime(&out) > past + Duration::from_secs(60));
 }

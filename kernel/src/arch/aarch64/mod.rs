@@ -23,7 +23,7 @@ core::arch::global_asm!(
 /// Entered from `_start` with the boot-info address bootstrap passed in x0.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_entry(bootinfo: u64) -> ! {
-    if bootinfo == 0 || bootinfo % 8 != 0 {
+    if bootinfo == 0 || !bootinfo.is_multiple_of(8) {
         power_off();
     }
     // SAFETY: bootstrap passes the address of a boot-info record it wrote
