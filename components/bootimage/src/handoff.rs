@@ -264,6 +264,34 @@ impl BootInfo {
         &self.devices[..(self.n_devices as usize).min(MAX_DEVICES)]
     }
 
+    /// RAM not covered by any reserved region, page aligned inwards, in
+    /// address order; fills `out` and returns how many regions it holds
+    /// (regions past its capacity are left out).
+    pub fn free_ram(&self, out: &mut [Region]) -> usize {
+        const PAGE: u64 = 4096;
+        let mut n = 0;
+        for bank in self.ram() {
+            let mut at = bank.base;
+            while at < bank.end() {
+                // The reserved region covering `at`, or the next one above it.
+                let cover = self.reserved().iter().filter(|r| r.base <= at && at < r.end()).map(|r| r.end()).max();
+                if let Some(end) = cover {
+                    at = end;
+                    continue;
+                }
+                let next = self.reserved().iter().map(|r| r.base).filter(|&b| b > at).min().unwrap_or(u64::MAX);
+                let end = next.min(bank.end());
+                let (b, e) = ((at + PAGE - 1) & !(PAGE - 1), end & !(PAGE - 1));
+                if e > b && n < out.len() {
+                    out[n] = Region::new(b, e - b);
+                    n += 1;
+                }
+                at = end;
+            }
+        }
+        n
+    }
+
     /// The modules as (name, command line, descriptor).
     pub fn modules(&self) -> impl Iterator<Item = (&str, &str, &ModuleDesc)> {
         self.modules[..(self.n_modules as usize).min(MAX_MODULES)].iter().map(|m| {
@@ -332,6 +360,28 @@ mod tests {
         let long = "x".repeat(STRINGS_SIZE);
         assert_eq!(b.add_module(&long, "y", 0, Region::default()), Err(Full::Strings));
         assert_eq!(b.n_modules, 0);
+    }
+
+    #[test]
+    fn free_ram_subtracts_reserved() {
+        let mut b = fresh();
+        b.add_ram(Region::new(0x4000_0000, 0x100_0000)).unwrap();
+        b.add_reserved(Region::new(0x4000_0000, 0x2_0000)).unwrap();
+        b.add_reserved(Region::new(0x4080_0000, 0x1800)).unwrap();
+        b.add_reserved(Region::new(0x4010_0000, 0x1000)).unwrap();
+        b.add_reserved(Region::new(0x4010_0800, 0x1000)).unwrap();
+        let mut out = [Region::default(); 8];
+        let n = b.free_ram(&mut out);
+        assert_eq!(
+            &out[..n],
+            &[
+                Region::new(0x4002_0000, 0x4010_0000 - 0x4002_0000),
+                Region::new(0x4010_2000, 0x4080_0000 - 0x4010_2000),
+                Region::new(0x4080_2000, 0x4100_0000 - 0x4080_2000),
+            ]
+        );
+        let mut small = [Region::default(); 1];
+        assert_eq!(b.free_ram(&mut small), 1);
     }
 
     #[test]

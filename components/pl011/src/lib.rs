@@ -23,7 +23,8 @@ impl Pl011 {
         Pl011 { base }
     }
 
-    fn put(&mut self, b: u8) {
+    /// Sends one byte as it is.
+    pub fn write_byte(&mut self, b: u8) {
         // SAFETY: `new`'s contract: base addresses a PL011, so FR and DR
         // are its registers; volatile accesses of the register width.
         unsafe {
@@ -37,9 +38,9 @@ impl fmt::Write for Pl011 {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for b in s.bytes() {
             if b == b'\n' {
-                self.put(b'\r');
+                self.write_byte(b'\r');
             }
-            self.put(b);
+            self.write_byte(b);
         }
         Ok(())
     }
