@@ -116,6 +116,39 @@ fn hello_reports_modules(project: &Project) -> Result<()> {
     Ok(())
 }
 
+/// Boots `entry`, whose root task runs a test suite printing one line per
+/// test and closing with `N passed, N failed`; passes when that line says
+/// no test failed and at least `min` ran. Failing tests' lines are shown.
+#[allow(dead_code)]
+fn suite(project: &Project, entry: &str, min: usize, limit: Duration) -> Result<()> {
+    let Built { path, .. } = project.image(entry)?;
+    let mut s = Session::start(&path, &options())?;
+    let got = s.expect(" failed", limit);
+    let out = s.output();
+    let tail = |out: &str| out.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    if let Err(e) = got {
+        bail!("{e}\n--- console (last lines) ---\n{}", tail(&out));
+    }
+    let summary = out
+        .lines()
+        .filter_map(parse_summary)
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no 'N passed, N failed' line\n{}", tail(&out)))?;
+    let failures: Vec<&str> = out.lines().filter(|l| l.contains("FAILED")).collect();
+    ensure!(summary.1 == 0, "{} passed, {} failed:\n{}", summary.0, summary.1, failures.join("\n"));
+    ensure!(summary.0 >= min, "only {} tests ran (at least {min} expected)", summary.0);
+    Ok(())
+}
+
+/// Reads `N passed, M failed` (possibly after a `word:` prefix).
+fn parse_summary(line: &str) -> Option<(usize, usize)> {
+    let line = line.trim();
+    let rest = line.split_once(": ").map_or(line, |(_, r)| r);
+    let (p, f) = rest.split_once(" passed, ")?;
+    let f = f.strip_suffix(" failed")?;
+    Some((p.trim().parse().ok()?, f.trim().parse().ok()?))
+}
+
 /// Flips one byte of `module`'s payload (or of the table itself) in a copy
 /// of the hello image; returns the copy's path.
 fn corrupt(
@@ -175,4 +208,17 @@ fn corrupt_table_refused(project: &Project) -> Result<()> {
     );
     ensure!(!out.contains("kernel:"), "the kernel ran despite the corrupt table\n{out}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_summary_lines() {
+        assert_eq!(parse_summary("84 passed, 0 failed"), Some((84, 0)));
+        assert_eq!(parse_summary("sel4test: 80 passed, 2 failed"), Some((80, 2)));
+        assert_eq!(parse_summary("passed, failed"), None);
+        assert_eq!(parse_summary("x passed, 0 failed"), None);
+    }
 }
