@@ -125,7 +125,16 @@ fn suite(project: &Project, entry: &str, min: usize, limit: Duration) -> Result<
     let mut s = Session::start(&path, &options())?;
     let got = s.expect(" failed", limit);
     let out = s.output();
-    let tail = |out: &str| out.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    let tail = |out: &str| {
+        out.lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     if let Err(e) = got {
         bail!("{e}\n--- console (last lines) ---\n{}", tail(&out));
     }

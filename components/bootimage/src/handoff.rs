@@ -274,12 +274,23 @@ impl BootInfo {
             let mut at = bank.base;
             while at < bank.end() {
                 // The reserved region covering `at`, or the next one above it.
-                let cover = self.reserved().iter().filter(|r| r.base <= at && at < r.end()).map(|r| r.end()).max();
+                let cover = self
+                    .reserved()
+                    .iter()
+                    .filter(|r| r.base <= at && at < r.end())
+                    .map(|r| r.end())
+                    .max();
                 if let Some(end) = cover {
                     at = end;
                     continue;
                 }
-                let next = self.reserved().iter().map(|r| r.base).filter(|&b| b > at).min().unwrap_or(u64::MAX);
+                let next = self
+                    .reserved()
+                    .iter()
+                    .map(|r| r.base)
+                    .filter(|&b| b > at)
+                    .min()
+                    .unwrap_or(u64::MAX);
                 let end = next.min(bank.end());
                 let (b, e) = ((at + PAGE - 1) & !(PAGE - 1), end & !(PAGE - 1));
                 if e > b && n < out.len() {

@@ -128,8 +128,8 @@ impl BootInfo {
     /// The modules as (name, command line, descriptor).
     pub fn modules(&self) -> impl Iterator<Item = (&str, &str, &ModuleDesc)> {
         let n = (self.num_modules as usize).min(MAX_BOOTINFO_MODULES);
-        self.module_list[..n]
-            .iter()
-            .map(|m| (self.string(m.name_off, m.name_len), self.string(m.cmdline_off, m.cmdline_len), m))
+        self.module_list[..n].iter().map(|m| {
+            (self.string(m.name_off, m.name_len), self.string(m.cmdline_off, m.cmdline_len), m)
+        })
     }
 }

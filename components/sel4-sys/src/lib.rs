@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod bootinfo;
+pub mod context;
 pub mod error;
 pub mod fault;
 pub mod invocation;
@@ -17,6 +18,7 @@ pub mod object;
 pub mod syscall;
 
 pub use bootinfo::*;
+pub use context::UserContext;
 pub use error::Error;
 pub use fault::FaultLabel;
 pub use invocation::InvocationLabel;
