@@ -140,8 +140,8 @@ fn suite(project: &Project, entry: &str, min: usize, limit: Duration) -> Result<
     }
     let summary = out
         .lines()
-        .filter_map(parse_summary)
-        .last()
+        .rev()
+        .find_map(parse_summary)
         .ok_or_else(|| anyhow::anyhow!("no 'N passed, N failed' line\n{}", tail(&out)))?;
     let failures: Vec<&str> = out.lines().filter(|l| l.contains("FAILED")).collect();
     ensure!(summary.1 == 0, "{} passed, {} failed:\n{}", summary.0, summary.1, failures.join("\n"));
