@@ -80,13 +80,15 @@ mod tests {
 
     #[test]
     fn order_is_sel4s() {
-        let mut c = UserContext::default();
-        c.pc = 1;
-        c.x8 = 2;
-        c.x16 = 3;
-        c.x30 = 4;
-        c.x9 = 5;
-        c.tpidrro_el0 = 6;
+        let c = UserContext {
+            pc: 1,
+            x8: 2,
+            x16: 3,
+            x30: 4,
+            x9: 5,
+            tpidrro_el0: 6,
+            ..Default::default()
+        };
         let w = c.to_words();
         assert_eq!((w[0], w[11], w[12], w[16], w[17], w[35]), (1, 2, 3, 4, 5, 6));
         assert_eq!(UserContext::from_words(&w), c);
