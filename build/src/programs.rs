@@ -19,7 +19,8 @@ pub struct Program {
 }
 
 /// The workspace's boot programs, from `cargo metadata`.
-pub fn discover(root: &Path) -> Result<Vec<Program>> {
+/// Also returns cargo's target directory (honouring `CARGO_TARGET_DIR`).
+pub fn discover(root: &Path) -> Result<(Vec<Program>, PathBuf)> {
     let meta = cargo_metadata::MetadataCommand::new()
         .manifest_path(root.join("Cargo.toml"))
         .no_deps()
@@ -41,12 +42,13 @@ pub fn discover(root: &Path) -> Result<Vec<Program>> {
             });
         }
     }
-    Ok(out)
+    Ok((out, meta.target_directory.into_std_path_buf()))
 }
 
-/// Where the release build of `target` leaves its binaries.
-pub fn out_dir(root: &Path, target: &str) -> PathBuf {
-    root.join("target").join(target).join("release")
+/// Where the release build of `target` leaves its binaries, in cargo's
+/// target directory `target_dir`.
+pub fn out_dir(target_dir: &Path, target: &str) -> PathBuf {
+    target_dir.join(target).join("release")
 }
 
 /// Builds every program, one cargo invocation per target.

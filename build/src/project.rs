@@ -13,6 +13,8 @@ pub struct Project {
     pub list_path: PathBuf,
     pub list: ModulesList,
     pub programs: Vec<Program>,
+    /// cargo's target directory: build outputs go here.
+    target_dir: PathBuf,
 }
 
 /// A built image.
@@ -34,12 +36,12 @@ impl Project {
         let list_path = std::fs::canonicalize(&list_path)
             .with_context(|| format!("{}: cannot read the modules.list", list_path.display()))?;
         let list = ModulesList::load(&list_path)?;
-        let programs = programs::discover(&root)?;
-        Ok(Project { root, list_path, list, programs })
+        let (programs, target_dir) = programs::discover(&root)?;
+        Ok(Project { root, list_path, list, programs, target_dir })
     }
 
     pub fn target_dir(&self) -> PathBuf {
-        self.root.join("target")
+        self.target_dir.clone()
     }
 
     pub fn guest_dir(&self) -> PathBuf {
@@ -58,7 +60,7 @@ impl Project {
         let mut targets: Vec<&str> = self.programs.iter().map(|p| p.target.as_str()).collect();
         targets.dedup();
         for t in targets {
-            search_path.push(programs::out_dir(&self.root, t));
+            search_path.push(programs::out_dir(&self.target_dir, t));
         }
         search_path.push(self.target_dir().join("dtb"));
         search_path.push(self.guest_dir());
@@ -80,7 +82,7 @@ impl Project {
         let Some(p) = self.programs.iter().find(|p| p.bin == "bootstrap") else {
             bail!("the workspace has no bootstrap program");
         };
-        Ok(programs::out_dir(&self.root, &p.target).join(&p.bin))
+        Ok(programs::out_dir(&self.target_dir, &p.target).join(&p.bin))
     }
 
     /// Resolves an entry's modules, fetching the guest first when the entry
