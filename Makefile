@@ -45,12 +45,13 @@ guest: setup
 
 lint: setup
 	cargo fmt --all --check
-	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -- -D warnings
+	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -- -D warnings
 	cargo clippy -q --target aarch64-unknown-none -p sel4 -p sel4-runtime --examples -- -D warnings
+	cargo clippy -q --release --target aarch64-unknown-none -p hello -- -D warnings
 	cargo clippy -q --release --target aarch64-unknown-none-softfloat -p bootstrap -p kernel -- -D warnings
 
 test-host: setup
-	cargo test -p build -p bootimage -p pl011 -p sel4-sys -p sel4
+	cargo test -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core
 	cargo test -p bootstrap --lib
 
 test-qemu: setup

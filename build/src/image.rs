@@ -27,6 +27,17 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The module's bytes as the target sees them (inflated for
+    /// `[uncompress]`).
+    pub fn boot_data(&self) -> Result<Vec<u8>> {
+        if !self.resolved.uncompress {
+            return Ok(self.data.clone());
+        }
+        let mut v = Vec::new();
+        flate2::read::GzDecoder::new(&self.data[..]).read_to_end(&mut v)?;
+        Ok(v)
+    }
+
     fn at(&self) -> String {
         format!("{}:{}", self.resolved.file.display(), self.resolved.line)
     }

@@ -86,12 +86,19 @@ fn boot_to_exit(
     }
 }
 
-/// `make E=hello qemu`: bootstrap and the kernel's early boot print every
-/// module with the size and command line the host packed; QEMU powers off.
+/// A word-wise checksum of a module, as the hello root task computes it.
+fn module_sum(data: &[u8]) -> u32 {
+    data.iter().fold(0u32, |a, &b| a.wrapping_mul(31).wrapping_add(b as u32))
+}
+
+/// `make E=hello qemu`: bootstrap and the kernel print every module with
+/// the size and command line the host packed; the root task reads every
+/// module through its own mappings (its checksum must match the host's),
+/// sees the PL031's device untyped, and halts the machine.
 fn hello_reports_modules(project: &Project) -> Result<()> {
     let Built { path, modules } = project.image("hello")?;
-    let (out, status, took) =
-        boot_to_exit(&path, &["kernel: running at EL2", "kernel: no further work; powering off"])?;
+    let milestones = ["kernel: running at EL2", "hello: root task running", "hello: done; halting"];
+    let (out, status, took) = boot_to_exit(&path, &milestones)?;
     let fail =
         |what: String| -> anyhow::Error { anyhow::anyhow!("{what}\n--- console ---\n{out}") };
     if !status.success() {
@@ -105,12 +112,27 @@ fn hello_reports_modules(project: &Project) -> Result<()> {
         let line = out
             .lines()
             .find(|l| l.starts_with(&format!("kernel: module {i} name={} ", r.name)))
-            .ok_or_else(|| fail(format!("no line for module {i} ({})", r.name)))?;
+            .ok_or_else(|| fail(format!("no kernel line for module {i} ({})", r.name)))?;
         let size = format!(" size={} ", m.boot_size);
         let cmd = format!(" cmdline=\"{}\"", r.cmdline);
         if !line.contains(&size) || !line.trim_end().ends_with(&cmd) {
             return Err(fail(format!("module {i}: expected{size}and{cmd}, got: {line}")));
         }
+        let data = m.boot_data()?;
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("hello: module name={} ", r.name)))
+            .ok_or_else(|| fail(format!("the root task does not list module {}", r.name)))?;
+        let sum = format!(" sum={:#010x} ", module_sum(&data));
+        if !line.contains(&size) || !line.contains(&sum) || !line.trim_end().ends_with(&cmd) {
+            return Err(fail(format!(
+                "root task's view of {}: expected{size},{sum},{cmd}; got: {line}",
+                r.name
+            )));
+        }
+    }
+    if !out.lines().any(|l| l.starts_with("hello: device untyped 0x9010000 ")) {
+        return Err(fail("no device untyped for the PL031 at 0x9010000".into()));
     }
     ensure!(took < BOOT_LIMIT, "took {took:?}");
     Ok(())

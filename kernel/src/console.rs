@@ -14,6 +14,18 @@ pub fn init(base: u64) {
     }
 }
 
+/// Writes one byte (the DebugPutChar syscall).
+pub fn putchar(c: u8) {
+    // SAFETY: single core, interrupts masked in the kernel: no concurrent
+    // user of UART.
+    if let Some(u) = unsafe { (*core::ptr::addr_of_mut!(UART)).as_mut() } {
+        if c == b'\n' {
+            u.write_byte(b'\r');
+        }
+        u.write_byte(c);
+    }
+}
+
 #[doc(hidden)]
 pub fn print(args: fmt::Arguments) {
     // SAFETY: single core, interrupts masked: no concurrent user of UART.

@@ -1,6 +1,30 @@
-//! aarch64 at EL2 (no VHE): entry, exception level, power control.
+//! aarch64 at EL2 without VHE: the kernel's side of the hardware.
+//!
+//! - `entry`: `_start`, from bootstrap.
+//! - `vectors.S`: exception vectors, user register save and restore.
+//! - `trap`: what each exception from a user thread becomes in the kernel
+//!   core (syscall, VM fault, user exception, IRQ, FP first use).
+//! - `vm`: stage-2 VSpaces, EL2 controls, TLB and cache maintenance.
+//! - `gic`, `timer`, `platform`: interrupts, the tick, device tree lookup.
+//!
+//! FP/SIMD state is switched lazily: on entry from a thread whose FP unit
+//! is live its registers are saved into its TCB; on the way out they stay
+//! live only when the same thread continues; any other thread traps on its
+//! first FP instruction and gets its own state loaded then.
+
+mod gic;
+mod platform;
+mod timer;
+mod trap;
+mod vm;
 
 use core::arch::asm;
+use core::mem::MaybeUninit;
+use kernel_core::{Arch, Kernel};
+
+pub use platform::{Platform, discover};
+
+core::arch::global_asm!(include_str!("vectors.S"));
 
 core::arch::global_asm!(
     ".section .text.boot, \"ax\"",
@@ -19,6 +43,13 @@ core::arch::global_asm!(
     "2:  wfe",
     "    b 2b",
 );
+
+unsafe extern "C" {
+    static el2_vectors: u8;
+    fn restore_user(ctx: *const kernel_core::UserContext) -> !;
+    fn fpu_save(state: *mut kernel_core::FpuState);
+    fn fpu_restore(state: *const kernel_core::FpuState);
+}
 
 /// Entered from `_start` with the boot-info address bootstrap passed in x0.
 #[unsafe(no_mangle)]
@@ -49,4 +80,142 @@ pub fn power_off() -> ! {
     // SAFETY: an SMC to the PSCI firmware with a function it defines; it
     // does not return.
     unsafe { asm!("smc #0", in("x0") PSCI_SYSTEM_OFF, options(noreturn)) }
+}
+
+/// The hardware the kernel core drives through [`Arch`].
+pub struct Aarch64 {
+    gic: gic::Gic,
+    vmids: vm::Vmids,
+    timer_irq: u32,
+    /// Whether lower ELs may use FP now (their registers are live).
+    fpu_live: bool,
+    /// The FP state of the thread that entered the kernel this time.
+    entry_fpu: *mut kernel_core::FpuState,
+}
+
+impl Aarch64 {
+    /// Brings up the GIC, the timer and the EL2 controls.
+    ///
+    /// # Safety
+    /// `p` must describe this machine; call once, at boot.
+    pub unsafe fn init(p: &Platform) -> Aarch64 {
+        // SAFETY: the device tree names these as the GIC's registers.
+        let mut gic = unsafe { gic::Gic::new(p.gicd, p.gicc) };
+        gic.init();
+        gic.set_enabled(p.hyp_timer_irq, true);
+        vm::init();
+        // SAFETY: the vector table is 2 KiB aligned (vectors.S).
+        unsafe { asm!("msr vbar_el2, {}", "isb", in(reg) &el2_vectors as *const u8 as u64) };
+        timer::init();
+        Aarch64 {
+            gic,
+            vmids: vm::Vmids::new(),
+            timer_irq: p.hyp_timer_irq,
+            fpu_live: false,
+            entry_fpu: core::ptr::null_mut(),
+        }
+    }
+
+    pub fn num_irqs(&self) -> u32 {
+        self.gic.lines()
+    }
+
+    pub fn timer_irq(&self) -> u32 {
+        self.timer_irq
+    }
+}
+
+impl Arch for Aarch64 {
+    fn putchar(&mut self, c: u8) {
+        crate::console::putchar(c);
+    }
+    fn halt(&mut self) -> ! {
+        power_off()
+    }
+    fn tlb_flush_asid(&mut self, asid: u16) {
+        self.vmids.flush_asid(asid);
+    }
+    fn tlb_flush_page(&mut self, asid: u16, vaddr: u64) {
+        self.vmids.flush_page(asid, vaddr);
+    }
+    fn cache_clean(&mut self, paddr: u64, len: u64) {
+        vm::cache_range(vm::CacheOp::Clean, paddr, len);
+    }
+    fn cache_invalidate(&mut self, paddr: u64, len: u64) {
+        vm::cache_range(vm::CacheOp::Invalidate, paddr, len);
+    }
+    fn cache_clean_invalidate(&mut self, paddr: u64, len: u64) {
+        vm::cache_range(vm::CacheOp::CleanInvalidate, paddr, len);
+    }
+    fn cache_unify(&mut self, paddr: u64, len: u64) {
+        vm::cache_range(vm::CacheOp::Unify, paddr, len);
+    }
+    fn irq_set_masked(&mut self, irq: u32, masked: bool) {
+        self.gic.set_enabled(irq, !masked);
+    }
+    fn irq_set_edge(&mut self, irq: u32, edge: bool) {
+        self.gic.set_edge(irq, edge);
+    }
+}
+
+type K = Kernel<Aarch64>;
+
+/// The kernel: created once at boot, then used by one exception at a time
+/// (single core, interrupts masked in the kernel).
+static mut KERNEL: MaybeUninit<K> = MaybeUninit::uninit();
+
+/// Installs the booted kernel and runs its first thread.
+pub fn start(k: K) -> ! {
+    // SAFETY: called once, before any exception can reach `kernel()`.
+    unsafe { (*core::ptr::addr_of_mut!(KERNEL)).write(k) };
+    leave()
+}
+
+fn kernel() -> &'static mut K {
+    // SAFETY: `start` initialised it before enabling any path here; one
+    // exception is handled at a time, so references never overlap.
+    unsafe { (*core::ptr::addr_of_mut!(KERNEL)).assume_init_mut() }
+}
+
+/// Records the entering thread and saves its FP registers if live.
+fn enter(k: &mut K) {
+    let fpu = k.current_fpu();
+    let a = k.arch();
+    a.entry_fpu = fpu;
+    if a.fpu_live {
+        // SAFETY: the entering thread's FP state area in its TCB; it is the
+        // thread whose registers are live.
+        unsafe { fpu_save(fpu) };
+    }
+}
+
+/// Runs the current thread (or idles until there is one).
+fn leave() -> ! {
+    let k = kernel();
+    if k.current_is_idle() {
+        idle(k)
+    }
+    let Some((root, asid)) = k.current_vspace() else { idle(k) };
+    let fpu = k.current_fpu();
+    let ctx = k.current_context();
+    let a = k.arch();
+    a.vmids.switch_to(root, asid);
+    let keep = a.fpu_live && fpu == a.entry_fpu;
+    a.fpu_live = keep;
+    vm::trap_fpu(!keep);
+    // SAFETY: the current thread's context, filled by the core.
+    unsafe { restore_user(ctx) }
+}
+
+/// Waits for an interrupt with interrupts unmasked; the IRQ vector starts
+/// over on a fresh stack, so this never returns.
+fn idle(k: &mut K) -> ! {
+    let a = k.arch();
+    a.fpu_live = false;
+    vm::trap_fpu(true);
+    loop {
+        // SAFETY: unmasking IRQs at EL2 only while idle; the handler never
+        // returns here.
+        unsafe { asm!("msr daifclr, #2", "wfi", "msr daifset, #2") };
+    }
 }

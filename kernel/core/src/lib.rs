@@ -1,0 +1,139 @@
+//! The portable core of the microkernel: seL4's object model and API
+//! (non-MCS, single core) written in Rust, with the hardware behind the
+//! [`Arch`] trait so that the same code runs on the target and in host
+//! tests.
+//!
+//! # Memory model
+//!
+//! Physical memory is identity-mapped, so a kernel object's address is its
+//! physical address. Objects are `#[repr(C)]` structures placed at addresses
+//! carved out of untyped memory; capabilities hold those addresses; the code
+//! dereferences them as raw pointers. The invariant every `unsafe` block
+//! relies on: *a capability's object address points at an initialised object
+//! of that type, which stays alive while any capability to it exists* (the
+//! derivation tree guarantees that untyped memory is only reused after every
+//! capability to the objects in it is gone). Kernel-maintained links (queue
+//! pointers, bound notifications, the ASID table, reply caps) only ever point
+//! at live objects: finalisation unlinks an object before its last cap goes.
+//!
+//! The kernel is single-threaded: one event (syscall, fault, interrupt) is
+//! handled at a time, and references to objects are only held for the
+//! duration of one statement, never two to the same object at once.
+//!
+//! # Map of the crate
+//!
+//! | file | seL4 counterpart | what |
+//! |---|---|---|
+//! | `cap.rs` | `structures.bf`, `objecttype.c` | [`Cap`], [`Cte`], cap predicates |
+//! | `cdt.rs` | `cnode.c` (MDB) | derivation tree: insert, move, parent, final |
+//! | `cspace.rs` | `cspace.c` | address resolution, slot lookups |
+//! | `untyped.rs`, `object.rs` | `untyped.c`, `objecttype.c` | Retype, object creation |
+//! | `cnode.rs`, `delete.rs` | `cnode.c` | CNode invocations, delete, revoke, finalise |
+//! | `tcb.rs`, `tcb_invocation.rs` | `tcb.c`, `thread.c` | threads and their invocations |
+//! | `sched.rs` | `thread.c` | ready queues, schedule, tick |
+//! | `ipc.rs`, `notification.rs` | `endpoint.c`, `notification.c` | IPC |
+//! | `fault.rs` | `faulthandler.c`, `faults.c` | fault delivery and replies |
+//! | `syscall.rs` | `syscall.c` | entry points and invocation dispatch |
+//! | `irq.rs` | `interrupt.c` | IRQ control and handlers |
+//! | `vspace.rs`, `vspace_invocation.rs` | `arch/arm/64/kernel/vspace.c` | stage-2 tables, ASIDs |
+//! | `boot.rs` | `kernel/boot.c` | the root task's world |
+
+#![cfg_attr(not(test), no_std)]
+
+mod arch;
+mod boot;
+mod bootmem;
+mod cap;
+mod cdt;
+mod cnode;
+mod cspace;
+mod delete;
+mod error;
+mod fault;
+mod ipc;
+mod irq;
+mod notification;
+mod object;
+mod print;
+mod registers;
+mod sched;
+mod syscall;
+mod tcb;
+mod tcb_invocation;
+mod untyped;
+mod vspace;
+mod vspace_invocation;
+
+#[cfg(test)]
+mod tests;
+
+pub use arch::Arch;
+pub use boot::{BootConfig, BootError, BootModule, MemRegion, RootImage};
+pub use cap::{Cap, Cte, Mdb, VmRights, ZombieKind};
+pub use error::{LookupFault, SyscallError};
+pub use fault::Fault;
+pub use irq::{IrqState, MAX_IRQS};
+pub use object::{Endpoint, Notification};
+pub use sched::TIME_SLICE_TICKS;
+pub use tcb::{FpuState, TCB_OFFSET, Tcb, ThreadState, UserContext};
+
+use sched::SchedulerAction;
+use sel4_sys::object::{ASID_HIGH_BITS, NUM_PRIORITIES};
+use tcb::{TcbQueue, TcbRef};
+
+/// The whole kernel state: the architecture, the scheduler, the ASID table,
+/// the interrupt table. Kernel objects live in memory the state points at.
+pub struct Kernel<A: Arch> {
+    arch: A,
+    /// The running thread (the idle thread when nothing else runs).
+    cur: TcbRef,
+    idle: TcbRef,
+    action: SchedulerAction,
+    ready: [TcbQueue; NUM_PRIORITIES],
+    /// Bit `i` set: `ready_l2[i]` is non-zero.
+    ready_l1: u64,
+    /// Bit `p % 64` of word `p / 64` set: the queue of priority `p` is
+    /// non-empty.
+    ready_l2: [u64; NUM_PRIORITIES / 64],
+    /// ASID pool addresses by the ASID's high bits (0: none).
+    asid_table: [u64; 1 << ASID_HIGH_BITS],
+    /// Address of the IRQ node: one CTE per IRQ holding its notification.
+    irq_node: u64,
+    irq_state: [IrqState; MAX_IRQS],
+    num_irqs: u32,
+    /// Head of the list of every TCB (for diagnostics).
+    debug_tcbs: u64,
+}
+
+impl<A: Arch> Kernel<A> {
+    /// The architecture layer.
+    pub fn arch(&mut self) -> &mut A {
+        &mut self.arch
+    }
+
+    /// Where the current thread's user registers are saved and restored by
+    /// the exception entry and exit code.
+    pub fn current_context(&mut self) -> *mut UserContext {
+        &raw mut self.cur.get().context
+    }
+
+    /// Where the current thread's FP/SIMD state is saved and restored.
+    pub fn current_fpu(&mut self) -> *mut FpuState {
+        &raw mut self.cur.get().fpu
+    }
+
+    /// The stage-2 root table (physical address) and ASID of the current
+    /// thread's VSpace; `None` for the idle thread or a thread without a
+    /// valid VSpace.
+    pub fn current_vspace(&self) -> Option<(u64, u16)> {
+        if self.cur == self.idle {
+            return None;
+        }
+        self.thread_vspace(self.cur)
+    }
+
+    /// Whether the idle thread is current.
+    pub fn current_is_idle(&self) -> bool {
+        self.cur == self.idle
+    }
+}

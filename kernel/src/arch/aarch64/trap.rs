@@ -1,0 +1,110 @@
+//! Exceptions, as the vectors deliver them to Rust, turned into kernel core
+//! events. Each handler finishes with `leave`, which runs whatever thread
+//! the core made current.
+
+use super::{enter, fpu_restore, kernel, leave, vm};
+use core::arch::asm;
+
+/// ESR_EL2 exception classes taken from EL0.
+const EC_FP: u64 = 0x07;
+const EC_SVC64: u64 = 0x15;
+const EC_IABT_LOWER: u64 = 0x20;
+const EC_DABT_LOWER: u64 = 0x24;
+
+fn esr() -> u64 {
+    let v: u64;
+    // SAFETY: reading a syndrome register has no side effects.
+    unsafe { asm!("mrs {}, esr_el2", out(reg) v) };
+    v
+}
+
+fn far() -> u64 {
+    let v: u64;
+    // SAFETY: as above.
+    unsafe { asm!("mrs {}, far_el2", out(reg) v) };
+    v
+}
+
+/// A synchronous exception from a user thread.
+#[unsafe(no_mangle)]
+extern "C" fn user_sync() -> ! {
+    let k = kernel();
+    let esr = esr();
+    let ec = esr >> 26;
+    if ec == EC_FP {
+        // First FP use since the thread was switched in: load its state.
+        let fpu = k.current_fpu();
+        vm::trap_fpu(false);
+        // SAFETY: the current thread's FP state area in its TCB; FP access
+        // is no longer trapped.
+        unsafe { fpu_restore(fpu) };
+        let a = k.arch();
+        a.fpu_live = true;
+        a.entry_fpu = fpu;
+        leave()
+    }
+    enter(k);
+    match ec {
+        EC_SVC64 => {
+            // SAFETY: the context was saved by the vector just now.
+            let number = unsafe { (*k.current_context()).regs[7] };
+            k.handle_syscall(number)
+        }
+        EC_IABT_LOWER | EC_DABT_LOWER => k.handle_vm_fault(far(), ec == EC_IABT_LOWER, esr),
+        _ => k.handle_user_exception(ec, esr & 0x1ff_ffff),
+    }
+    leave()
+}
+
+/// Handles every pending interrupt: the tick here, the rest in the core.
+fn irqs() {
+    let k = kernel();
+    while let Some(irq) = k.arch().gic.acknowledge() {
+        if irq == k.arch().timer_irq {
+            super::timer::rearm();
+            k.handle_timer_tick();
+        } else {
+            k.handle_irq(irq);
+        }
+        k.arch().gic.end_of_interrupt(irq);
+    }
+}
+
+/// An interrupt while a user thread ran.
+#[unsafe(no_mangle)]
+extern "C" fn user_irq() -> ! {
+    enter(kernel());
+    irqs();
+    leave()
+}
+
+/// An interrupt while idle.
+#[unsafe(no_mangle)]
+extern "C" fn idle_irq() -> ! {
+    irqs();
+    leave()
+}
+
+/// An SError from a user thread: an asynchronous external abort, reported
+/// as a user exception of that thread.
+#[unsafe(no_mangle)]
+extern "C" fn user_serror() -> ! {
+    let k = kernel();
+    enter(k);
+    let esr = esr();
+    k.handle_user_exception(esr >> 26, esr & 0x1ff_ffff);
+    leave()
+}
+
+/// An exception taken from the kernel itself: a kernel bug. Report and stop.
+#[unsafe(no_mangle)]
+extern "C" fn kernel_exception() -> ! {
+    let (esr, elr): (u64, u64);
+    // SAFETY: reading syndrome registers has no side effects.
+    unsafe { asm!("mrs {}, esr_el2", "mrs {}, elr_el2", out(reg) esr, out(reg) elr) };
+    crate::kprintln!(
+        "kernel: fatal exception in the kernel: ESR {esr:#x} at {elr:#x}, FAR {:#x}",
+        far()
+    );
+    super::power_off()
+}
