@@ -49,11 +49,14 @@ use sel4_sys::object::{
 /// A physical memory range.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemRegion {
+    /// Physical start address.
     pub base: u64,
+    /// Size in bytes.
     pub size: u64,
 }
 
 impl MemRegion {
+    /// The region of `size` bytes at `base`.
     pub const fn new(base: u64, size: u64) -> Self {
         MemRegion { base, size }
     }
@@ -67,20 +70,28 @@ impl MemRegion {
 /// page aligned.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RootImage {
+    /// Physical address of the image.
     pub paddr: u64,
+    /// Virtual address it is mapped at.
     pub vaddr: u64,
+    /// Size in bytes (the image's memory, BSS included).
     pub size: u64,
+    /// Entry point (virtual).
     pub entry: u64,
 }
 
 /// A boot module in memory (page aligned).
 #[derive(Clone, Copy, Debug)]
 pub struct BootModule<'a> {
+    /// Name, as the boot info reports it.
     pub name: &'a str,
+    /// Command line.
     pub cmdline: &'a str,
     /// Flags from the image's module table.
     pub flags: u32,
+    /// Physical address (page aligned).
     pub paddr: u64,
+    /// Size in bytes.
     pub size: u64,
 }
 
@@ -93,7 +104,9 @@ pub struct BootConfig<'a> {
     /// Device memory the root task may have (the kernel's own devices left
     /// out).
     pub devices: &'a [MemRegion],
+    /// The root task's image.
     pub root: RootImage,
+    /// Every boot module, mapped read-only for the root task.
     pub modules: &'a [BootModule<'a>],
     /// Number of IRQ lines (at most [`MAX_IRQS`]).
     pub num_irqs: u32,
@@ -189,13 +202,14 @@ impl<A: Arch> Kernel<A> {
         let bi_size = BOOTINFO_PAGES as u64 * PAGE;
         let mut cursor = bi_vaddr + bi_size;
         let mut module_vaddrs = [0u64; MAX_BOOTINFO_MODULES];
+        let mut module_sizes = [0u64; MAX_BOOTINFO_MODULES];
         for (i, m) in cfg.modules.iter().enumerate() {
+            let too_big = BootError::AddressSpace { what: "the boot modules" };
+            let size = m.size.checked_next_multiple_of(PAGE).ok_or(too_big)?;
             let v = cursor + (m.paddr.wrapping_sub(cursor) & (LARGE - 1));
             module_vaddrs[i] = v;
-            cursor = v
-                .checked_add(m.size.next_multiple_of(PAGE))
-                .filter(|&e| e <= 1 << USER_VADDR_BITS)
-                .ok_or(BootError::AddressSpace { what: "the boot modules" })?;
+            module_sizes[i] = size;
+            cursor = v.checked_add(size).filter(|&e| e <= 1 << USER_VADDR_BITS).ok_or(too_big)?;
         }
 
         // The kernel's boot objects.
@@ -246,8 +260,8 @@ impl<A: Arch> Kernel<A> {
             (ipc_paddr, ipc_vaddr, PAGE),
             (bi_paddr, bi_vaddr, bi_size),
         ];
-        let mods = cfg.modules.iter().zip(&module_vaddrs);
-        let mods = mods.map(|(m, &v)| (m.paddr, v, m.size.next_multiple_of(PAGE)));
+        let mods = cfg.modules.iter().zip(module_vaddrs.iter().zip(&module_sizes));
+        let mods = mods.map(|(m, (&v, &size))| (m.paddr, v, size));
         for (p, v, s) in plan.into_iter().chain(mods) {
             for (_, fv, bits) in frames(p, v, s) {
                 b.ensure_tables(fv, bits)?;
@@ -299,9 +313,9 @@ impl<A: Arch> Kernel<A> {
             strings = end;
             Ok(r)
         };
-        for (i, (m, &v)) in cfg.modules.iter().zip(&module_vaddrs).enumerate() {
-            let first = b.next_slot;
-            for (p, fv, bits) in frames(m.paddr, v, m.size.next_multiple_of(PAGE)) {
+        for (i, m) in cfg.modules.iter().enumerate() {
+            let (v, first) = (module_vaddrs[i], b.next_slot);
+            for (p, fv, bits) in frames(m.paddr, v, module_sizes[i]) {
                 let c = b.map_frame(p, fv, bits, VmRights::ReadOnly, true);
                 b.provide(c)?;
             }

@@ -24,7 +24,9 @@ pub enum VmRights {
     /// No user access.
     #[default]
     KernelOnly = 0,
+    /// Read (and execute) only.
     ReadOnly = 1,
+    /// Read and write.
     ReadWrite = 2,
 }
 
@@ -65,83 +67,43 @@ pub enum Cap {
     Null = 0,
     /// Untyped memory `[base, base + 2^size_bits)`; objects are carved from
     /// `base + free_index` (a byte offset) on.
-    Untyped {
-        size_bits: u8,
-        device: bool,
-        base: u64,
-        free_index: u64,
-    } = 1,
-    Endpoint {
-        ptr: u64,
-        badge: u64,
-        rights: CapRights,
-    } = 2,
+    Untyped { size_bits: u8, device: bool, base: u64, free_index: u64 } = 1,
+    /// An endpoint; rights: Write to send, Read to receive, Grant to
+    /// pass caps, GrantReply to receive reply caps on calls.
+    Endpoint { ptr: u64, badge: u64, rights: CapRights } = 2,
     /// Rights: only read (wait) and write (signal) mean anything.
-    Notification {
-        ptr: u64,
-        badge: u64,
-        rights: CapRights,
-    } = 3,
+    Notification { ptr: u64, badge: u64, rights: CapRights } = 3,
     /// A reply cap to thread `tcb`; the master one lives in the thread's own
     /// reply slot and is the parent of every reply cap to it.
-    Reply {
-        master: bool,
-        can_grant: bool,
-        tcb: u64,
-    } = 4,
+    Reply { master: bool, can_grant: bool, tcb: u64 } = 4,
     /// A CNode of 2^radix slots at `ptr`; addresses resolve `guard_size` bits
     /// of guard, then `radix` bits of index.
-    CNode {
-        radix: u8,
-        guard_size: u8,
-        ptr: u64,
-        guard: u64,
-    } = 5,
+    CNode { radix: u8, guard_size: u8, ptr: u64, guard: u64 } = 5,
     /// A thread; `ptr` is the address of its [`crate::Tcb`].
-    Tcb {
-        ptr: u64,
-    } = 6,
+    Tcb { ptr: u64 } = 6,
     /// The remains of a CNode or TCB whose last cap is being deleted:
     /// `number` of its slots, from `ptr` on, are still to be cleared;
     /// `parent` is the slot of the zombie whose clearing found this one (0:
     /// none). Zombies exist only during a deletion.
-    Zombie {
-        kind: ZombieKind,
-        radix: u8,
-        ptr: u64,
-        number: u64,
-        parent: u64,
-    } = 7,
+    Zombie { kind: ZombieKind, radix: u8, ptr: u64, number: u64, parent: u64 } = 7,
     /// A 4 KiB or 2 MiB frame, mapped at `(asid, vaddr)` when `mapped`.
-    Frame {
-        size_bits: u8,
-        rights: VmRights,
-        device: bool,
-        paddr: u64,
-        mapped: Option<(u16, u64)>,
-    } = 8,
+    Frame { size_bits: u8, rights: VmRights, device: bool, paddr: u64, mapped: Option<(u16, u64)> } =
+        8,
     /// A stage-2 page table (level 2 or 3), mapped at `(asid, vaddr)`.
-    PageTable {
-        ptr: u64,
-        mapped: Option<(u16, u64)>,
-    } = 9,
+    PageTable { ptr: u64, mapped: Option<(u16, u64)> } = 9,
     /// A stage-2 root table (level 1); usable once it has an ASID.
-    VSpace {
-        asid: Option<u16>,
-        ptr: u64,
-    } = 10,
+    VSpace { asid: Option<u16>, ptr: u64 } = 10,
+    /// The authority to create ASID pools.
     AsidControl = 11,
-    AsidPool {
-        asid_base: u16,
-        ptr: u64,
-    } = 12,
+    /// An ASID pool handing out the ASIDs from `asid_base` on.
+    AsidPool { asid_base: u16, ptr: u64 } = 12,
+    /// The authority to create IRQ handler caps.
     IrqControl = 13,
-    IrqHandler {
-        irq: u32,
-    } = 14,
-    Vcpu {
-        ptr: u64,
-    } = 15,
+    /// The authority over one IRQ.
+    IrqHandler { irq: u32 } = 14,
+    /// A virtual CPU (4 KiB object).
+    Vcpu { ptr: u64 } = 15,
+    /// The authority to set threads' scheduling domains.
     Domain = 16,
 }
 
@@ -167,7 +129,9 @@ pub struct Mdb {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cte {
+    /// The cap.
     pub cap: Cap,
+    /// Its derivation-tree node.
     pub mdb: Mdb,
 }
 

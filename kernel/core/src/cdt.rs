@@ -9,7 +9,7 @@
 //! was derived from, so revoking a cap deletes exactly the run of its
 //! descendants that follows it.
 
-use crate::cap::{Cap, Mdb, SlotRef};
+use crate::cap::{Cap, Cte, Mdb, SlotRef};
 use crate::error::{SysResult, SyscallError};
 use crate::tcb::{TCB_REPLY, TcbRef};
 
@@ -57,8 +57,6 @@ pub(crate) fn is_final_capability(slot: SlotRef) -> bool {
         None => true,
     }
 }
-
-use crate::cap::Cte;
 
 /// The cap a copy of `cap` (from `slot`) becomes, or an error (seL4's
 /// `deriveCap`): `Null` for caps that cannot be copied (IRQ control,
@@ -177,5 +175,81 @@ pub(crate) fn setup_reply_master(t: TcbRef) {
             cap: Cap::Reply { master: true, can_grant: true, tcb: t.0 },
             mdb: Mdb { prev: 0, next: 0, revocable: true, first_badged: true },
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sel4_sys::CapRights;
+
+    fn ep(badge: u64) -> Cap {
+        Cap::Endpoint { ptr: 0x1000, badge, rights: CapRights::all() }
+    }
+
+    /// Follows `next` links from `s`, collecting slot indices in `table`.
+    fn chain(table: &[Cte], s: usize) -> Vec<usize> {
+        let base = table.as_ptr() as u64;
+        let mut v = vec![s];
+        let mut n = table[s].mdb.next;
+        while n != 0 {
+            v.push(((n - base) / 64) as usize);
+            n = SlotRef(n).mdb().next;
+        }
+        v
+    }
+
+    #[test]
+    fn insert_move_swap_unlink() {
+        let mut t = vec![Cte::NULL; 8];
+        let base = t.as_mut_ptr() as u64;
+        let s = |i: u64| SlotRef::at(base, i);
+        *s(0).get() =
+            Cte { cap: ep(0), mdb: Mdb { revocable: true, first_badged: true, ..Mdb::default() } };
+        cte_insert(ep(5), s(0), s(1));
+        cte_insert(ep(0), s(0), s(2));
+        assert_eq!(chain(&t, 0), vec![0, 2, 1]);
+        assert!(is_mdb_parent_of(s(0), s(1)) && is_mdb_parent_of(s(0), s(2)));
+        assert!(s(1).mdb().revocable && s(1).mdb().first_badged);
+        assert!(!s(2).mdb().revocable);
+        assert!(!is_final_capability(s(1)));
+        assert_eq!(ensure_no_children(s(0)), Err(SyscallError::RevokeFirst));
+        assert_eq!(ensure_no_children(s(1)), Ok(()));
+        cte_move(ep(5), s(1), s(3));
+        assert_eq!(chain(&t, 0), vec![0, 2, 3]);
+        assert_eq!(t[1], Cte::NULL);
+        cte_swap(ep(0), s(2), ep(5), s(3));
+        assert_eq!(chain(&t, 0), vec![0, 3, 2]);
+        assert_eq!(s(3).cap(), ep(0));
+        unlink_and_clear(s(3));
+        assert_eq!(chain(&t, 0), vec![0, 2]);
+        assert_eq!(ensure_empty_slot(s(3)), Ok(()));
+        assert_eq!(ensure_empty_slot(s(2)), Err(SyscallError::DeleteFirst));
+    }
+
+    #[test]
+    fn derive_rules() {
+        let mut t = vec![Cte::NULL; 2];
+        let s = SlotRef(t.as_mut_ptr() as u64);
+        assert_eq!(derive_cap(s, Cap::IrqControl), Ok(Cap::Null));
+        assert_eq!(
+            derive_cap(s, Cap::Reply { master: false, can_grant: true, tcb: 8 }),
+            Ok(Cap::Null)
+        );
+        assert_eq!(
+            derive_cap(s, Cap::VSpace { asid: None, ptr: 0 }),
+            Err(SyscallError::IllegalOperation)
+        );
+        let vs = Cap::VSpace { asid: Some(3), ptr: 0 };
+        assert_eq!(derive_cap(s, vs), Ok(vs));
+        let f = Cap::Frame {
+            size_bits: 12,
+            rights: crate::VmRights::ReadOnly,
+            device: false,
+            paddr: 0x1000,
+            mapped: Some((1, 0x2000)),
+        };
+        assert!(matches!(derive_cap(s, f), Ok(Cap::Frame { mapped: None, .. })));
+        assert_eq!(derive_cap(s, Cap::IrqHandler { irq: 4 }), Ok(Cap::IrqHandler { irq: 4 }));
     }
 }

@@ -112,3 +112,76 @@ pub(crate) fn lookup_target_slot(root: Cap, index: u64, depth: u64) -> SysResult
 pub(crate) fn lookup_source_slot(root: Cap, index: u64, depth: u64) -> SysResult<SlotRef> {
     lookup_slot_for_cnode_op(true, root, index, depth)
 }
+
+// Address literals are grouped by CNode level: guard, index, index.
+#[cfg(test)]
+#[allow(clippy::unusual_byte_groupings)]
+mod tests {
+    use super::*;
+    use crate::cap::Cte;
+
+    /// Two CNodes on the heap: a root of 16 slots with a 2-bit guard 0b10,
+    /// whose slot 3 holds a 4-slot CNode without guard.
+    fn tables() -> (Vec<Cte>, Vec<Cte>, Cap) {
+        let mut root = vec![Cte::NULL; 16];
+        let inner = vec![Cte::NULL; 4];
+        let inner_cap =
+            Cap::CNode { radix: 2, guard_size: 0, ptr: inner.as_ptr() as u64, guard: 0 };
+        root[3].cap = inner_cap;
+        let root_cap =
+            Cap::CNode { radix: 4, guard_size: 2, ptr: root.as_ptr() as u64, guard: 0b10 };
+        (root, inner, root_cap)
+    }
+
+    #[test]
+    fn resolves_through_levels() {
+        let (root, inner, cap) = tables();
+        let r = resolve_address_bits(cap, 0b10_0101, 6).expect("one level");
+        assert_eq!((r.slot.0, r.bits_remaining), (root.as_ptr() as u64 + 5 * 64, 0));
+        let r = resolve_address_bits(cap, 0b10_0011_01, 8).expect("two levels");
+        assert_eq!((r.slot.0, r.bits_remaining), (inner.as_ptr() as u64 + 64, 0));
+        // Stops at a slot without a CNode, bits left over.
+        let r = resolve_address_bits(cap, 0b10_0101_11, 8).expect("stops");
+        assert_eq!(r.bits_remaining, 2);
+    }
+
+    #[test]
+    fn lookup_failures() {
+        let (_root, _inner, cap) = tables();
+        assert_eq!(resolve_address_bits(Cap::Null, 0, 64).unwrap_err(), LookupFault::InvalidRoot);
+        assert_eq!(
+            resolve_address_bits(cap, 0b01_0101, 6).unwrap_err(),
+            LookupFault::GuardMismatch { bits_left: 6, guard_found: 0b10, bits_found: 2 }
+        );
+        assert_eq!(
+            resolve_address_bits(cap, 0b1, 1).unwrap_err(),
+            LookupFault::GuardMismatch { bits_left: 1, guard_found: 0b10, bits_found: 2 }
+        );
+        assert_eq!(
+            resolve_address_bits(cap, 0b10_01, 4).unwrap_err(),
+            LookupFault::DepthMismatch { bits_left: 4, bits_found: 6 }
+        );
+        assert_eq!(
+            lookup_slot_for_cnode_op(true, cap, 0b10_0011_0, 7).unwrap_err(),
+            SyscallError::FailedLookup {
+                source: true,
+                lookup: LookupFault::DepthMismatch { bits_left: 1, bits_found: 2 }
+            }
+        );
+        assert_eq!(
+            lookup_target_slot(cap, 0b10_0101_11, 8).unwrap_err(),
+            SyscallError::FailedLookup {
+                source: false,
+                lookup: LookupFault::DepthMismatch { bits_left: 2, bits_found: 0 }
+            }
+        );
+        assert_eq!(
+            lookup_source_slot(Cap::Null, 0, 8).unwrap_err(),
+            SyscallError::FailedLookup { source: true, lookup: LookupFault::InvalidRoot }
+        );
+        assert_eq!(
+            lookup_target_slot(cap, 0, 0).unwrap_err(),
+            SyscallError::RangeError { min: 1, max: 64 }
+        );
+    }
+}

@@ -236,8 +236,13 @@ impl<A: Arch> Kernel<A> {
         self.cte_delete_one(receiver.slot(TCB_CALLER));
     }
 
-    /// Stops whatever IPC `t` is blocked in (seL4's `cancelIPC`).
+    /// Stops whatever IPC `t` is blocked in (seL4's `cancelIPC`). A fault
+    /// message being sent is dropped too (as in seL4's MCS kernel): the
+    /// thread redoes the faulting instruction when restarted.
     pub(crate) fn cancel_ipc(&mut self, t: TcbRef) {
+        if t.state() != ThreadState::Running {
+            t.get().fault = None;
+        }
         match t.state() {
             ThreadState::BlockedOnSend | ThreadState::BlockedOnReceive => {
                 let ep = EpRef(t.get().blocking_object);
@@ -254,7 +259,6 @@ impl<A: Arch> Kernel<A> {
                 self.cancel_signal(t, n);
             }
             ThreadState::BlockedOnReply => {
-                t.get().fault = None;
                 let reply = t.slot(TCB_REPLY);
                 if let Some(caller_cap) = SlotRef::link(reply.mdb().next)
                     && matches!(caller_cap.cap(), Cap::Reply { master: false, tcb, .. } if tcb == t.0)
@@ -280,6 +284,7 @@ impl<A: Arch> Kernel<A> {
                 let r = tcb.get();
                 r.ep_next = 0;
                 r.ep_prev = 0;
+                r.fault = None;
             }
             self.set_thread_state(tcb, ThreadState::Restart);
             self.sched_enqueue(tcb);
@@ -300,6 +305,7 @@ impl<A: Arch> Kernel<A> {
         while let Some(tcb) = t {
             let next = tcb.get().ep_next;
             if tcb.get().blocking_badge == badge {
+                tcb.get().fault = None;
                 self.set_thread_state(tcb, ThreadState::Restart);
                 self.sched_enqueue(tcb);
                 q = q.ep_dequeue(tcb);

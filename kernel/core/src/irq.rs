@@ -23,6 +23,7 @@ pub const MAX_IRQS: usize = 1024;
 /// What an IRQ is used for (seL4's `irq_state_t`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IrqState {
+    /// No handler: masked.
     #[default]
     Inactive,
     /// A handler cap exists: the IRQ signals its notification.

@@ -36,7 +36,8 @@
 //! | `syscall.rs` | `syscall.c` | entry points and invocation dispatch |
 //! | `irq.rs` | `interrupt.c` | IRQ control and handlers |
 //! | `vspace.rs`, `vspace_invocation.rs` | `arch/arm/64/kernel/vspace.c` | stage-2 tables, ASIDs |
-//! | `boot.rs` | `kernel/boot.c` | the root task's world |
+//! | `boot.rs`, `bootmem.rs` | `kernel/boot.c` | the root task's world |
+//! | `registers.rs`, `error.rs` | `setMR`, `setMRs_syscall_error` | message registers, errors |
 
 #![cfg_attr(not(test), no_std)]
 
@@ -76,6 +77,8 @@ pub use irq::{IrqState, MAX_IRQS};
 pub use object::{Endpoint, Notification};
 pub use sched::TIME_SLICE_TICKS;
 pub use tcb::{FpuState, TCB_OFFSET, Tcb, ThreadState, UserContext};
+pub use untyped::RETYPE_FAN_OUT_LIMIT;
+pub use vspace::desc as stage2;
 
 use sched::SchedulerAction;
 use sel4_sys::object::{ASID_HIGH_BITS, NUM_PRIORITIES};

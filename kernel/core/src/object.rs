@@ -6,8 +6,8 @@
 //! addresses are 64-byte aligned). A notification is 32 bytes: bound
 //! thread, pending badge bits, queue of waiters and state.
 
-use crate::cap::{Cap, Cte, VmRights};
-use crate::tcb::{TCB_CNODE_ENTRIES, TCB_OFFSET, Tcb, TcbQueue, TcbRef};
+use crate::cap::{Cap, VmRights};
+use crate::tcb::{TCB_OFFSET, Tcb, TcbQueue, TcbRef};
 use crate::{Arch, Kernel, sched::TIME_SLICE_TICKS};
 use sel4_sys::object::{ENDPOINT_BITS, NOTIFICATION_BITS, ObjectType, SLOT_BITS};
 use sel4_sys::{CapRights, object};
@@ -166,11 +166,8 @@ impl<A: Arch> Kernel<A> {
     ) -> Cap {
         match t {
             ObjectType::Tcb => {
+                // Zeroed slots are empty (`Cap::Null` is 0).
                 zero_memory(base, 1 << object::TCB_BITS);
-                for i in 0..TCB_CNODE_ENTRIES {
-                    // SAFETY: the slots of the TCB object just zeroed.
-                    unsafe { ((base + (i << SLOT_BITS)) as *mut Cte).write(Cte::NULL) };
-                }
                 let tcb = base + TCB_OFFSET;
                 let name = self.cur.get().name;
                 let mut t = Tcb::new(b"", TIME_SLICE_TICKS);
@@ -192,11 +189,8 @@ impl<A: Arch> Kernel<A> {
                 Cap::Notification { ptr: base, badge: 0, rights: CapRights::read_write() }
             }
             ObjectType::CapTable => {
-                for i in 0..1u64 << user_size {
-                    // SAFETY: slot `i` of the CNode being created, inside
-                    // the region carved for it.
-                    unsafe { ((base + (i << SLOT_BITS)) as *mut Cte).write(Cte::NULL) };
-                }
+                // Zeroed slots are empty (`Cap::Null` is 0).
+                zero_memory(base, 1 << (user_size + SLOT_BITS as u64));
                 Cap::CNode { radix: user_size as u8, guard_size: 0, ptr: base, guard: 0 }
             }
             ObjectType::Untyped => {
@@ -228,5 +222,26 @@ impl<A: Arch> Kernel<A> {
                 Cap::Vcpu { ptr: base }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_and_queue_share_a_word() {
+        let mut e = Endpoint::default();
+        assert_eq!(e.state(), EpState::Idle);
+        e.set_queue(TcbQueue { head: 0x1140, tail: 0x2140 });
+        e.set_state(EpState::Recv);
+        assert_eq!(e.queue(), TcbQueue { head: 0x1140, tail: 0x2140 });
+        assert_eq!(e.state(), EpState::Recv);
+        e.set_queue(TcbQueue::default());
+        assert_eq!(e.state(), EpState::Recv);
+        let mut n = Notification::default();
+        n.set_state(NtfnState::Active);
+        n.set_queue(TcbQueue { head: 0x40, tail: 0x80 });
+        assert_eq!((n.state(), n.queue().tail), (NtfnState::Active, 0x80));
     }
 }

@@ -219,3 +219,37 @@ pub(crate) fn set_reg(t: TcbRef, r: Reg, v: u64) {
         Reg::TpidrroEl0 => tcb.context.tpidrro_el0 = v,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcb::Tcb;
+    use sel4_sys::UserContext;
+
+    #[test]
+    fn register_order_matches_the_abi() {
+        let mut tcb = Tcb::new(b"t", 1);
+        let t = TcbRef(&raw mut tcb as u64);
+        let words: [u64; USER_CONTEXT_WORDS] = core::array::from_fn(|i| 0x10 * (i as u64 + 1));
+        for (i, &r) in USER_REGS.iter().enumerate() {
+            set_reg(t, r, words[i]);
+        }
+        let uc = UserContext::from_words(&words);
+        let c = tcb.context;
+        assert_eq!(tcb.fault_ip, uc.pc);
+        assert_eq!((c.sp, c.spsr), (uc.sp, uc.spsr & SPSR_USER_MASK));
+        let xs = [
+            uc.x0, uc.x1, uc.x2, uc.x3, uc.x4, uc.x5, uc.x6, uc.x7, uc.x8, uc.x9, uc.x10, uc.x11,
+            uc.x12, uc.x13, uc.x14, uc.x15, uc.x16, uc.x17, uc.x18, uc.x19, uc.x20, uc.x21, uc.x22,
+            uc.x23, uc.x24, uc.x25, uc.x26, uc.x27, uc.x28, uc.x29, uc.x30,
+        ];
+        assert_eq!(c.regs, xs);
+        assert_eq!((c.tpidr_el0, c.tpidrro_el0), (uc.tpidr_el0, uc.tpidrro_el0));
+    }
+
+    #[test]
+    fn message_info_length_is_capped() {
+        assert_eq!(message_info(MessageInfo::new(1, 0, 0, 127).0).length(), 120);
+        assert_eq!(message_info(MessageInfo::new(1, 0, 2, 7).0).extra_caps(), 2);
+    }
+}

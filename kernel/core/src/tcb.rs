@@ -27,7 +27,9 @@ pub struct UserContext {
     pub pc: u64,
     /// SPSR: the thread's PSTATE (EL0t, DAIF clear, plus NZCV).
     pub spsr: u64,
+    /// The thread-local storage base.
     pub tpidr_el0: u64,
+    /// The read-only thread ID register.
     pub tpidrro_el0: u64,
 }
 
@@ -44,8 +46,11 @@ const _: () = {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FpuState {
+    /// q0-q31.
     pub q: [u128; 32],
+    /// Status register.
     pub fpsr: u64,
+    /// Control register.
     pub fpcr: u64,
 }
 
@@ -61,10 +66,13 @@ pub enum ThreadState {
     /// Runnable; redoes the system call it was in (continues at its
     /// restart address).
     Restart = 2,
+    /// Waiting in an endpoint's queue to receive.
     BlockedOnReceive = 3,
+    /// Waiting in an endpoint's queue to send (or call).
     BlockedOnSend = 4,
     /// Waiting for the reply to a call or a fault message.
     BlockedOnReply = 5,
+    /// Waiting on a notification.
     BlockedOnNotification = 6,
     /// The idle thread.
     Idle = 7,
@@ -87,22 +95,31 @@ pub const TCB_NAME_LENGTH: usize = 16;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Tcb {
+    /// Saved integer registers.
     pub context: UserContext,
+    /// Saved FP/SIMD registers.
     pub fpu: FpuState,
+    /// Scheduling state.
     pub state: ThreadState,
     /// Whether the thread is in a ready queue.
     pub queued: bool,
+    /// Scheduling priority, 0-255.
     pub priority: u8,
     /// Maximum controlled priority: the highest priority this thread may
     /// give itself or others.
     pub mcp: u8,
+    /// Scheduling domain (always 0).
     pub domain: u8,
     /// Blocking details: what it waits on, and for a sender the badge and
     /// rights of the cap it sent through, and whether it called.
     pub blocking_can_grant: bool,
+    /// See `blocking_can_grant`.
     pub blocking_can_grant_reply: bool,
+    /// See `blocking_can_grant`.
     pub blocking_is_call: bool,
+    /// The endpoint or notification waited on.
     pub blocking_object: u64,
+    /// The badge of the cap a waiting sender sent through.
     pub blocking_badge: u64,
     /// The address the thread restarts at (seL4's `FaultIP`): the `svc`
     /// itself for a system call, the faulting instruction for a fault.
@@ -118,12 +135,17 @@ pub struct Tcb {
     pub fault: Option<Fault>,
     /// Ticks left in the current time slice.
     pub time_slice: u64,
+    /// Ready-queue links.
     pub sched_next: u64,
+    /// See `sched_next`.
     pub sched_prev: u64,
+    /// Endpoint or notification queue links.
     pub ep_next: u64,
+    /// See `ep_next`.
     pub ep_prev: u64,
     /// Links of the list of all threads (diagnostics).
     pub debug_next: u64,
+    /// See `debug_next`.
     pub debug_prev: u64,
     /// Bound VCPU (0: none).
     pub vcpu: u64,

@@ -7,8 +7,7 @@
 //! a retype finds that every child is gone. Device untypeds only make
 //! frames and smaller untypeds, and their memory is never written.
 
-use crate::cap::Cap;
-use crate::cap::SlotRef;
+use crate::cap::{Cap, SlotRef};
 use crate::cdt::{ensure_empty_slot, ensure_no_children, insert_new_cap};
 use crate::cspace::lookup_target_slot;
 use crate::error::{LookupFault, SysResult, SyscallError};

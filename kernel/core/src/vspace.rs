@@ -23,9 +23,7 @@
 //! table, 9 bits the VSpace in the pool; ASID 0 is never used. The ASID is
 //! also the VMID the architecture layer tags translations with.
 
-use crate::cap::Cap;
-use crate::cap::VmRights;
-use crate::cap::mask;
+use crate::cap::{Cap, VmRights, mask};
 use crate::error::LookupFault;
 use crate::object::{TableRef, zero_memory};
 use crate::tcb::{TCB_VTABLE, TcbRef};
@@ -39,7 +37,7 @@ const PT_INDEX_BITS: u64 = 9;
 /// Bits left below a level-1 entry (1 GiB).
 pub(crate) const LEVEL1_BITS: u64 = PAGE_BITS as u64 + 2 * PT_INDEX_BITS;
 
-/// Descriptor fields.
+/// Stage-2 descriptor fields (exported as `kernel_core::stage2`).
 pub mod desc {
     /// Valid.
     pub const VALID: u64 = 1 << 0;
@@ -231,5 +229,48 @@ impl<A: Arch> Kernel<A> {
             }
         }
         self.asid_table[hi] = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors() {
+        let e = make_user_pte(0x4000_1000, VmRights::ReadWrite, true, false, 12);
+        assert_eq!(
+            e,
+            0x4000_1000 | 0b11 | desc::AF | desc::SH_INNER | desc::MEMATTR_NORMAL_WB | 0b11 << 6
+        );
+        assert!(is_page(e, 12) && !is_table(e, 12));
+        let b = make_user_pte(0x4020_0000, VmRights::ReadOnly, false, true, 21);
+        assert_eq!(
+            b,
+            0x4020_0000 | 0b01 | desc::AF | desc::MEMATTR_DEVICE_NGNRE | 1 << 6 | 1 << 54
+        );
+        assert!(is_page(b, 21) && !is_table(b, 21));
+        assert_eq!(make_user_pte(0, VmRights::KernelOnly, true, false, 12) & (3 << 6), 0);
+        let t = make_table_pte(0x4000_3000);
+        assert_eq!(t, 0x4000_3003);
+        assert!(is_table(t, 21) && is_table(t, 30) && !is_page(t, 21));
+    }
+
+    #[test]
+    fn walks_stop_at_the_first_missing_level() {
+        #[repr(C, align(4096))]
+        struct Page([u64; 512]);
+        let (mut l1, mut l2) = (Box::new(Page([0; 512])), Box::new(Page([0; 512])));
+        let (l1, l2) = (&mut l1.0, &mut l2.0);
+        let l1a = l1.as_mut_ptr() as u64;
+        l1[1] = make_table_pte(l2.as_mut_ptr() as u64);
+        let s = lookup_pt_slot(l1a, 0x4000_0000 + 0x60_0000);
+        assert_eq!((s.bits_left, s.index), (21, 3));
+        let s = lookup_pt_slot(l1a, 0x8000_0000);
+        assert_eq!((s.bits_left, s.index), (30, 2));
+        l2[3] = make_user_pte(0x20_0000, VmRights::ReadWrite, true, false, 21);
+        let s = lookup_pt_slot(l1a, 0x4000_0000 + 0x60_1000);
+        assert_eq!(s.bits_left, 21);
+        assert!(is_page(s.entry(), 21));
     }
 }

@@ -8,7 +8,7 @@
 //! free (`DeleteFirst`). Cache maintenance works on the frame's physical
 //! addresses.
 
-use crate::cap::{Cap, SlotRef, VmRights, mask};
+use crate::cap::{Cap, SlotRef, mask};
 use crate::cdt::{cte_insert, ensure_empty_slot, ensure_no_children, is_final_capability};
 use crate::cspace::lookup_target_slot;
 use crate::error::{LookupFault, SysResult, SyscallError};
@@ -345,4 +345,3 @@ fn cache_op(label: L) -> CacheOp {
 }
 
 const _: () = assert!(ASID_HIGH_BITS + ASID_POOL_INDEX_BITS == 16);
-const _: () = assert!(VmRights::ReadWrite as u8 == 2);

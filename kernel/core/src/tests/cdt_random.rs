@@ -263,3 +263,25 @@ fn deep_cnode_chain() {
     let d = descendants(s.slot(s.ut));
     assert_eq!(d.len(), 1, "{:?}", d.iter().map(|x| x.cap()).collect::<Vec<_>>());
 }
+
+#[test]
+fn nested_objects_are_finalised() {
+    let mut s = Sys::boot();
+    let e = s.endpoint();
+    let (tt, t) = s.new_thread(100);
+    s.resume(tt);
+    super::ipc::waker(&mut s);
+    let park = super::ipc::park(&mut s);
+    s.expect_current(t);
+    s.syscall(Syscall::Recv, e, 0, &[], &[]);
+    assert_eq!(t.state(), ThreadState::BlockedOnReceive);
+    super::ipc::unpark(&mut s, park);
+    // A holds B's only cap, B holds the endpoint's only cap.
+    let a = s.retype(ObjectType::CapTable, 2, 1);
+    let b = s.retype(ObjectType::CapTable, 2, 1);
+    s.ok(b, CNodeMove, &[1, 2, e, 64], &[CNODE]);
+    s.ok(a, CNodeMove, &[2, 2, b, 64], &[CNODE]);
+    s.ok(CNODE, CNodeDelete, &[a, 64], &[]);
+    assert_eq!(t.state(), ThreadState::Restart, "the waiter was woken");
+    assert!(descendants(s.slot(s.ut)).iter().all(|sl| !matches!(sl.cap(), Cap::Zombie { .. })));
+}

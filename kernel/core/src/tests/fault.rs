@@ -183,3 +183,35 @@ fn dropped_reply_cap_leaves_faulter_waiting() {
     assert!(faulter.get().fault.is_none());
     assert_eq!(handler.slot(crate::tcb::TCB_CALLER).cap(), Cap::Null);
 }
+
+#[test]
+fn grant_reply_fault_endpoint() {
+    let mut s = Sys::boot();
+    let ep = s.endpoint();
+    let gr = s.mint(ep, CapRights(CapRights::WRITE | CapRights::GRANT_REPLY), 3);
+    let (ht, handler) = s.new_thread(100);
+    let (ft, faulter) = s.new_thread(50);
+    s.ok(ft, TcbSetSpace, &[gr, 0, 0], &[CNODE, InitialCap::InitThreadVSpace as u64]);
+    s.resume(ht);
+    s.resume(ft);
+    park(&mut s);
+    s.expect_current(handler);
+    // The handler is not waiting yet: the fault message queues.
+    let n = s.notification();
+    s.syscall(Recv, n, 0, &[], &[]);
+    s.expect_current(faulter);
+    s.k.handle_user_exception(0x18, 5);
+    assert_eq!(s.state(faulter), ThreadState::BlockedOnSend);
+    assert!(s.k.current_is_idle());
+    s.kernel_signal(n);
+    s.expect_current(handler);
+    s.syscall(Recv, ep, 0, &[], &[]);
+    s.expect_current(handler);
+    assert_eq!(s.reply().0, FaultLabel::UserException as u64);
+    assert_eq!(s.reply().1, 3);
+    assert_eq!(s.state(faulter), ThreadState::BlockedOnReply);
+    // Suspending the faulter drops the pending fault and the reply cap.
+    s.k.suspend(faulter);
+    assert!(faulter.get().fault.is_none());
+    assert_eq!(handler.slot(crate::tcb::TCB_CALLER).cap(), Cap::Null);
+}

@@ -72,10 +72,10 @@ fn receive_finds_queued_sender() {
     assert_eq!(s.state(client), ThreadState::BlockedOnSend);
     s.expect_current(server);
     s.syscall(Recv, ep, 0, &[], &[]);
-    // The client is woken but has... the higher priority: it runs.
+    // The woken client has the higher priority: it runs at once.
     s.expect_current(client);
     assert_eq!(s.state(server), ThreadState::Running);
-    // Switch back to the server to see its message: the client blocks.
+    // The client blocks again; the server has the message.
     s.syscall(Recv, ep, 0, &[], &[]);
     s.expect_current(server);
     assert_eq!(s.reply(), (3, 0x55, vec![9, 8]));
@@ -397,13 +397,46 @@ fn suspending_a_caller_drops_the_reply_cap() {
     s.expect_current(client);
     s.syscall(Call, ep, 1, &[], &[]);
     s.expect_current(server);
-    let ct = s.copy(InitialCap::InitThreadTcb as u64, CapRights::all());
-    let _ = ct;
-    // The server suspends the client through a TCB cap: the reply cap in
-    // the server's caller slot goes.
-    let Cap::Tcb { .. } = s.cap(InitialCap::InitThreadTcb as u64) else { panic!() };
+    // Suspending the client removes the reply cap in the server's caller
+    // slot.
     s.k.suspend(client);
     assert_eq!(server.slot(crate::tcb::TCB_CALLER).cap(), Cap::Null);
     s.syscall(Reply, 0, 0, &[], &[]);
     assert_eq!(s.state(client), ThreadState::Inactive);
+}
+
+#[test]
+fn long_messages_and_receivers_without_buffers() {
+    let mut s = Sys::boot();
+    let (server, client, ep) = pair(&mut s);
+    s.syscall(Recv, ep, 0, &[], &[]);
+    s.expect_current(client);
+    let words: Vec<u64> = (0..120).map(|i| i * 3).collect();
+    s.syscall(Send, ep, 1, &words, &[]);
+    s.expect_current(server);
+    assert_eq!(s.reply(), (1, 0, words.clone()));
+    // The server drops its buffer: messages to it stop at four words.
+    s.k.cte_delete(server.slot(crate::tcb::TCB_BUFFER));
+    s.syscall(Recv, ep, 0, &[], &[]);
+    s.expect_current(client);
+    s.syscall(Send, ep, 1, &words, &[]);
+    s.expect_current(server);
+    assert_eq!(s.reply(), (1, 0, words[..4].to_vec()));
+}
+
+#[test]
+fn send_performs_invocations_without_reply() {
+    let mut s = Sys::boot();
+    let ep = s.endpoint();
+    let root = s.root;
+    s.syscall(Send, CNODE, CNodeDelete as u64, &[ep, 64], &[]);
+    assert_eq!(s.cap(ep), Cap::Null);
+    // Errors are silent for Send.
+    s.syscall(Send, CNODE, CNodeDelete as u64, &[ep, 0], &[]);
+    assert_eq!(MessageInfo(root.get().context.regs[1]).label(), CNodeDelete as u64);
+    // Call on a notification signals it and replies empty.
+    let n = s.notification();
+    assert_eq!(s.ok(n, InvalidInvocation, &[], &[]), Vec::<u64>::new());
+    let ntfn = crate::object::NtfnRef(s.cap(n).obj_ptr());
+    assert_eq!(ntfn.get().state(), crate::object::NtfnState::Active);
 }

@@ -352,6 +352,15 @@ impl Sys {
         self.ok(tcb, InvocationLabel::TcbResume, &[], &[]);
     }
 
+    /// Signals the notification `ntfn` from the kernel side, as an
+    /// interrupt would, and lets the scheduler run.
+    pub(crate) fn kernel_signal(&mut self, ntfn: u64) {
+        let n = crate::object::NtfnRef(self.cap(ntfn).obj_ptr());
+        self.k.send_signal(n, 0);
+        self.k.schedule();
+        self.k.activate_thread();
+    }
+
     /// Asserts that `t` is current.
     #[track_caller]
     pub(crate) fn expect_current(&self, t: TcbRef) {

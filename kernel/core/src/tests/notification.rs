@@ -41,7 +41,6 @@ fn signal_wakes_waiter_and_preempts_by_priority() {
     assert_eq!(s.state(high), ThreadState::BlockedOnNotification);
     s.expect_current(low);
     let b = s.mint(n, CapRights::all(), 5);
-    let _ = b;
     // The low thread signals: the high one runs at once.
     s.syscall(Send, n, 0, &[], &[]);
     s.expect_current(high);
@@ -176,10 +175,7 @@ fn unbind_and_delete() {
     assert_eq!(s.state(w), ThreadState::BlockedOnNotification);
     // Idle now; bring the root back by signalling from the kernel side.
     assert!(s.k.current_is_idle());
-    let ntfn = crate::object::NtfnRef(s.cap(park).obj_ptr());
-    s.k.send_signal(ntfn, 1);
-    s.k.schedule();
-    s.k.activate_thread();
+    s.kernel_signal(park);
     s.expect_current(s.root);
     assert_eq!(s.err(tt, TcbBindNotification, &[], &[n2]), Error::IllegalOperation);
     s.ok(CNODE, CNodeDelete, &[n2, 64], &[]);

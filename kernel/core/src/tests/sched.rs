@@ -20,7 +20,6 @@ fn highest_priority_runs() {
     s.syscall(Recv, park + 1000, 0, &[], &[]);
     // b faulted (empty slot): a runs.
     s.expect_current(a);
-    let _ = b;
     // Nothing left: idle.
     s.k.suspend(a);
     s.k.schedule();
@@ -58,7 +57,7 @@ fn preempted_thread_keeps_its_place() {
     let n = s.notification();
     let (ht, high) = s.new_thread(50);
     let (at, a) = s.new_thread(10);
-    let (bt, b) = s.new_thread(10);
+    let (bt, _) = s.new_thread(10);
     s.resume(bt);
     s.resume(at);
     s.resume(ht);
@@ -68,14 +67,10 @@ fn preempted_thread_keeps_its_place() {
     s.expect_current(a);
     // An interrupt-driven signal (from the kernel side) wakes the high
     // thread; a is preempted and goes back to the front of its queue.
-    let ntfn = crate::object::NtfnRef(s.cap(n).obj_ptr());
-    s.k.send_signal(ntfn, 1);
-    s.k.schedule();
-    s.k.activate_thread();
+    s.kernel_signal(n);
     s.expect_current(high);
     s.syscall(Recv, n, 0, &[], &[]);
     s.expect_current(a);
-    let _ = b;
 }
 
 #[test]
@@ -120,7 +115,7 @@ fn woken_higher_priority_runs_at_once() {
     // The root wakes and preempts everyone.
     unpark(&mut s, park);
     assert!(high.get().queued);
-    let _ = low;
+    assert!(low.get().queued);
 }
 
 #[test]

@@ -261,7 +261,7 @@ fn deleting_a_thread() {
 }
 
 #[test]
-fn deleting_a_blocked_thread_and_itself() {
+fn deleting_a_blocked_thread() {
     let mut s = Sys::boot();
     let ep = s.endpoint();
     let (tt, t) = s.new_thread(100);
@@ -270,12 +270,8 @@ fn deleting_a_blocked_thread_and_itself() {
     s.expect_current(t);
     s.syscall(Syscall::Recv, ep, 0, &[], &[]);
     assert!(s.k.current_is_idle());
-    let _ = park;
     // Bring the root back and delete the blocked thread.
-    let ntfn = crate::object::NtfnRef(s.cap(park).obj_ptr());
-    s.k.send_signal(ntfn, 0);
-    s.k.schedule();
-    s.k.activate_thread();
+    s.kernel_signal(park);
     s.expect_current(s.root);
     s.ok(CNODE, CNodeDelete, &[tt, 64], &[]);
     let e = crate::object::EpRef(s.cap(ep).obj_ptr());
@@ -294,4 +290,27 @@ fn a_thread_deleting_itself() {
     assert!(s.k.current_is_idle());
     assert_eq!(s.k.current_vspace(), None);
     assert_eq!(s.cap(xt), Cap::Null);
+}
+
+#[test]
+fn thread_in_its_own_cspace_and_vspace() {
+    let mut s = Sys::boot();
+    let cn = s.retype(ObjectType::CapTable, 4, 1);
+    let vs = s.retype(ObjectType::VSpace, 0, 1);
+    s.ok(InitialCap::InitThreadAsidPool as u64, ArmAsidPoolAssign, &[], &[vs]);
+    let ep = s.endpoint();
+    s.ok(cn, CNodeCopy, &[1, 4, ep, 64, 0xf], &[CNODE]);
+    let (tt, t) = s.new_thread(100);
+    // Guard of 60 bits: cptr 1 is slot 1.
+    s.ok(tt, TcbSetSpace, &[0, 60, 0], &[cn, vs]);
+    s.resume(tt);
+    park(&mut s);
+    s.expect_current(t);
+    let (root, asid) = s.k.current_vspace().expect("vspace");
+    assert_eq!((root, asid), (s.cap(vs).obj_ptr(), 2));
+    s.syscall(Syscall::NBRecv, 1, 0, &[], &[]);
+    assert_eq!(s.state(t), ThreadState::Running);
+    // cptr 2 is an empty slot: a cap fault, and no handler.
+    s.syscall(Syscall::Recv, 2, 0, &[], &[]);
+    assert_eq!(s.state(t), ThreadState::Inactive);
 }

@@ -160,6 +160,9 @@ impl Arch for Aarch64 {
 
 type K = Kernel<Aarch64>;
 
+/// ESR of an instruction abort from EL0: translation fault, level 0.
+const NO_MAPPING_FSR: u64 = (0x20 << 26) | (1 << 25) | 0x04;
+
 /// The kernel: created once at boot, then used by one exception at a time
 /// (single core, interrupts masked in the kernel).
 static mut KERNEL: MaybeUninit<K> = MaybeUninit::uninit();
@@ -195,7 +198,14 @@ fn leave() -> ! {
     if k.current_is_idle() {
         idle(k)
     }
-    let Some((root, asid)) = k.current_vspace() else { idle(k) };
+    let Some((root, asid)) = k.current_vspace() else {
+        // A thread without a valid VSpace faults on its first instruction
+        // fetch, as on seL4 (which runs it on an empty address space).
+        // SAFETY: the current thread's saved context.
+        let pc = unsafe { (*k.current_context()).pc };
+        k.handle_vm_fault(pc, true, NO_MAPPING_FSR);
+        leave()
+    };
     let fpu = k.current_fpu();
     let ctx = k.current_context();
     let a = k.arch();
