@@ -16,6 +16,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("boot.hello", hello_reports_modules),
     ("boot.corrupt_module_refused", corrupt_module_refused),
     ("boot.corrupt_table_refused", corrupt_table_refused),
+    ("kernel.preempt_and_fpu", preempt_and_fpu),
 ];
 
 /// The hello entry must boot and power off within this time.
@@ -138,10 +139,15 @@ fn hello_reports_modules(project: &Project) -> Result<()> {
     Ok(())
 }
 
+/// Threads of equal priority that never yield share the CPU by time
+/// slices, and keep their FP/SIMD registers across the switches.
+fn preempt_and_fpu(project: &Project) -> Result<()> {
+    suite(project, "preempt", 4, Duration::from_secs(60))
+}
+
 /// Boots `entry`, whose root task runs a test suite printing one line per
 /// test and closing with `N passed, N failed`; passes when that line says
 /// no test failed and at least `min` ran. Failing tests' lines are shown.
-#[allow(dead_code)]
 fn suite(project: &Project, entry: &str, min: usize, limit: Duration) -> Result<()> {
     let Built { path, .. } = project.image(entry)?;
     let mut s = Session::start(&path, &options())?;
