@@ -47,7 +47,7 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -- -D warnings
 	cargo clippy -q --target aarch64-unknown-none -p sel4 -p sel4-runtime --examples -- -D warnings
-	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -- -D warnings
+	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -- -D warnings
 	cargo clippy -q --release --target aarch64-unknown-none-softfloat -p bootstrap -p kernel -- -D warnings
 
 test-host: setup
@@ -62,6 +62,7 @@ test: setup
 	@$(MAKE) --no-print-directory lint test-host test-qemu 2>&1 | tee target/test.log; status=$${PIPESTATUS[0]}; \
 	  echo; echo "== summary =="; \
 	  grep -E '^test result:' target/test.log | awk '{p+=$$4; f+=$$6} END {printf "host: %d passed, %d failed\n", p, f}'; \
+	  grep -E '^(sel4test|preempt): [0-9]+ passed' target/test.log; \
 	  grep -E '^qemu: [0-9]+ passed' target/test.log || echo "qemu: not run"; \
 	  exit $$status
 

@@ -17,6 +17,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("boot.corrupt_module_refused", corrupt_module_refused),
     ("boot.corrupt_table_refused", corrupt_table_refused),
     ("kernel.preempt_and_fpu", preempt_and_fpu),
+    ("kernel.conformance", conformance),
 ];
 
 /// The hello entry must boot and power off within this time.
@@ -145,6 +146,12 @@ fn preempt_and_fpu(project: &Project) -> Result<()> {
     suite(project, "preempt", 4, Duration::from_secs(60))
 }
 
+/// The seL4-style conformance suite (`tests/sel4test`): every test of the
+/// kernel's API passes.
+fn conformance(project: &Project) -> Result<()> {
+    suite(project, "sel4test", 80, Duration::from_secs(120))
+}
+
 /// Boots `entry`, whose root task runs a test suite printing one line per
 /// test and closing with `N passed, N failed`; passes when that line says
 /// no test failed and at least `min` ran. Failing tests' lines are shown.
@@ -174,6 +181,7 @@ fn suite(project: &Project, entry: &str, min: usize, limit: Duration) -> Result<
     let failures: Vec<&str> = out.lines().filter(|l| l.contains("FAILED")).collect();
     ensure!(summary.1 == 0, "{} passed, {} failed:\n{}", summary.0, summary.1, failures.join("\n"));
     ensure!(summary.0 >= min, "only {} tests ran (at least {min} expected)", summary.0);
+    println!("{entry}: {} passed, {} failed", summary.0, summary.1);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //!
 //! | fault | message registers |
 //! |---|---|
-//! | CapFault | 0 IP, 1 address (cptr), 2 in receive phase, 3 lookup failure type, 4 bits left, 5 guard found / depth bits |
+//! | CapFault | 0 IP, 1 address (cptr), 2 in receive phase, 3 lookup failure type, then by type: nothing (invalid root); bits left (missing capability); bits left, bits found (depth mismatch); bits left, guard found, bits found (guard mismatch) |
 //! | UnknownSyscall | 0-7 x0-x7, 8 IP, 9 SP, 10 LR (x30), 11 SPSR, 12 syscall number |
 //! | UserException | 0 IP, 1 SP, 2 SPSR, 3 exception class (ESR.EC), 4 syndrome (ESR.ISS) |
 //! | VMFault | 0 IP, 1 address, 2 1 for an instruction fetch, 3 fault status (ESR) |
@@ -26,7 +26,10 @@ pub enum FaultLabel {
     VppiEvent = 8,
 }
 
-pub const CAP_FAULT_LENGTH: u64 = 6;
+/// Longest cap fault message; its length depends on the lookup failure
+/// (4 words for an invalid root, 5 for a missing capability, 6 for a
+/// depth mismatch, 7 for a guard mismatch), as in seL4.
+pub const CAP_FAULT_LENGTH: u64 = 7;
 pub const UNKNOWN_SYSCALL_LENGTH: u64 = 13;
 pub const USER_EXCEPTION_LENGTH: u64 = 5;
 pub const VM_FAULT_LENGTH: u64 = 4;

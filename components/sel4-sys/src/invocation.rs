@@ -47,7 +47,8 @@ pub enum InvocationLabel {
     /// MR0 dest index, MR1 dest depth, MR2 src index, MR3 src depth; cap 0
     /// the source root CNode.
     CNodeMove = 21,
-    /// As Move, then MR4 badge.
+    /// As Move, then MR4 cap data: a CNode's new guard (as seL4, endpoint
+    /// and notification caps cannot be mutated: IllegalOperation).
     CNodeMutate = 22,
     CNodeRotate = 23,
     CNodeSaveCaller = 24,
