@@ -28,6 +28,11 @@ fn boot(bi: &BootInfo) -> ! {
         arch::power_off();
     }
     console::init(bi.uart_base);
+    kprintln!(
+        "kernel: {} {}, seL4 object model, aarch64, single core",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION")
+    );
     kprintln!("kernel: running at EL{}", arch::current_el());
     let own = bi.modules().find(|(_, _, d)| Flags(d.flags).contains(Flags::KERNEL));
     let cmdline = own.map_or("", |(_, c, _)| c);
