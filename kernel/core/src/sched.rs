@@ -55,43 +55,35 @@ impl<A: Arch> Kernel<A> {
 
     /// Puts `t` at the front of its ready queue (seL4's `tcbSchedEnqueue`).
     pub(crate) fn sched_enqueue(&mut self, t: TcbRef) {
-        if t.get().queued {
-            return;
-        }
-        let prio = t.get().priority;
-        let q = self.ready[prio as usize];
-        if q.head == 0 {
-            self.add_to_bitmap(prio);
-            self.ready[prio as usize] = TcbQueue { head: t.0, tail: t.0 };
-            let tcb = t.get();
-            tcb.sched_next = 0;
-            tcb.sched_prev = 0;
-        } else {
-            TcbRef(q.head).get().sched_prev = t.0;
-            let tcb = t.get();
-            tcb.sched_next = q.head;
-            tcb.sched_prev = 0;
-            self.ready[prio as usize].head = t.0;
-        }
-        t.get().queued = true;
+        self.sched_insert(t, true);
     }
 
     /// Puts `t` at the back of its ready queue (seL4's `tcbSchedAppend`).
     pub(crate) fn sched_append(&mut self, t: TcbRef) {
+        self.sched_insert(t, false);
+    }
+
+    /// Links `t` into its priority's ready queue at the front or the back;
+    /// nothing if it is queued already.
+    fn sched_insert(&mut self, t: TcbRef, front: bool) {
         if t.get().queued {
             return;
         }
         let prio = t.get().priority;
         let q = self.ready[prio as usize];
+        let tcb = t.get();
         if q.head == 0 {
             self.add_to_bitmap(prio);
             self.ready[prio as usize] = TcbQueue { head: t.0, tail: t.0 };
-            let tcb = t.get();
             tcb.sched_next = 0;
             tcb.sched_prev = 0;
+        } else if front {
+            TcbRef(q.head).get().sched_prev = t.0;
+            tcb.sched_next = q.head;
+            tcb.sched_prev = 0;
+            self.ready[prio as usize].head = t.0;
         } else {
             TcbRef(q.tail).get().sched_next = t.0;
-            let tcb = t.get();
             tcb.sched_prev = q.tail;
             tcb.sched_next = 0;
             self.ready[prio as usize].tail = t.0;
