@@ -6,7 +6,7 @@ SHELL := /bin/bash
 E ?=
 TOOL := cargo run -q -p build --
 
-.PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help
+.PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help fuzz
 
 all: help
 
@@ -19,6 +19,7 @@ help:
 	@echo "make guest             fetch the arm64 Linux guest into target/guest"
 	@echo "make test              run every test (host and QEMU)"
 	@echo "make setup             install the toolchain targets and packages the build needs"
+	@echo "make fuzz              differential capability fuzzing against a reference model (FUZZ_SECONDS=60)"
 
 setup:
 	@build/setup.sh
@@ -45,14 +46,21 @@ guest: setup
 
 lint: setup
 	cargo fmt --all --check
-	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -- -D warnings
+	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model -- -D warnings
 	cargo clippy -q --target aarch64-unknown-none -p sel4 -p sel4-runtime --examples -- -D warnings
 	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -- -D warnings
 	cargo clippy -q --release --target aarch64-unknown-none-softfloat -p bootstrap -p kernel -- -D warnings
 
 test-host: setup
-	cargo test -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core
+	cargo test -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model
 	cargo test -p bootstrap --lib
+
+FUZZ_SECONDS ?= 60
+
+# Differential fuzzing of kernel-core against the reference model in
+# kernel/model: random seeds for FUZZ_SECONDS seconds (not part of `test`).
+fuzz:
+	cargo run -q --release -p kernel-model --bin fuzz -- $(FUZZ_SECONDS)
 
 test-qemu: setup
 	@$(TOOL) test
