@@ -48,7 +48,7 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model -- -D warnings
 	cargo clippy -q --target aarch64-unknown-none -p sel4 -p sel4-runtime --examples -- -D warnings
-	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -- -D warnings
+	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -p sysfuzz -- -D warnings
 	cargo clippy -q --release --target aarch64-unknown-none-softfloat -p bootstrap -p kernel -- -D warnings
 
 test-host: setup

@@ -18,6 +18,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("boot.corrupt_table_refused", corrupt_table_refused),
     ("kernel.preempt_and_fpu", preempt_and_fpu),
     ("kernel.conformance", conformance),
+    ("kernel.syscall_fuzz", syscall_fuzz),
 ];
 
 /// The hello entry must boot and power off within this time.
@@ -150,6 +151,12 @@ fn preempt_and_fpu(project: &Project) -> Result<()> {
 /// kernel's API passes.
 fn conformance(project: &Project) -> Result<()> {
     suite(project, "sel4test", 80, Duration::from_secs(120))
+}
+
+/// Random syscalls (`tests/sysfuzz`): the kernel survives them and keeps
+/// another thread's memory and caps intact.
+fn syscall_fuzz(project: &Project) -> Result<()> {
+    suite(project, "sysfuzz", 2, Duration::from_secs(120))
 }
 
 /// Boots `entry`, whose root task runs a test suite printing one line per

@@ -228,9 +228,18 @@ impl TcbRef {
         matches!(self.state(), ThreadState::Running | ThreadState::Restart)
     }
 
-    /// Whether the thread waits for `TCB Resume` (seL4's `isStopped`).
+    /// Whether the thread is not running and `TCB Resume` (or a register
+    /// write with resume) restarts it, cancelling any IPC it waits in
+    /// (seL4's `isStopped`).
     pub(crate) fn is_stopped(self) -> bool {
-        matches!(self.state(), ThreadState::Inactive | ThreadState::BlockedOnReply)
+        matches!(
+            self.state(),
+            ThreadState::Inactive
+                | ThreadState::BlockedOnReceive
+                | ThreadState::BlockedOnSend
+                | ThreadState::BlockedOnReply
+                | ThreadState::BlockedOnNotification
+        )
     }
 }
 
