@@ -29,7 +29,7 @@ pub unsafe fn run_root_task(bootinfo: usize, logger: &'static Logger, main: fn(&
 }
 
 /// Sets up a program the root task started and runs `main(arg)`; stops the
-/// program ([`abort`]) when it returns.
+/// program ([`exit`](crate::exit) with code 0) when it returns.
 ///
 /// # Safety
 ///
@@ -46,9 +46,10 @@ pub unsafe fn run_program(
         // SAFETY: the caller vouches for the address.
         sel4::set_ipc_buffer(unsafe { &mut *(ipc_buffer as *mut IpcBuffer) });
     }
+    crate::env::init(arg as usize);
     logger.install();
     main(arg);
-    abort()
+    crate::exit(0)
 }
 
 /// The program's name for log lines: the binary's, else the package's.

@@ -39,11 +39,20 @@
 //!
 //! # When it ends
 //!
-//! A panic prints `panic: <message>` (and its location) through
-//! `debug_put_char`; then, as when `main` returns, [`abort`] stops the
-//! program: the root task halts the system (`debug_halt`), which is the
-//! only useful thing left to do; another program raises a fault
-//! (`udf #0`, a UserException) so that its fault handler learns of it.
+//! A panic prints `panic: <message>` (and its location), then [`abort`]
+//! stops the program: the root task halts the system (`debug_halt`), which
+//! is the only useful thing left to do; another program raises a fault
+//! (`udf #0`, a UserException) so that its fault handler learns of it (the
+//! root task reports the crash with the program's name). When `main`
+//! returns, a program the root task started [`exit`]s with code 0 (its
+//! parent learns the code); the root task halts the system.
+//!
+//! # Started programs
+//!
+//! A program the root task starts from a boot script gets an environment
+//! page ([`env`]): its command line ([`env::args`]) and named caps, looked
+//! up with [`get_cap!`]. `print!` then goes to its `log` channel, tagged by
+//! the server; [`rom::open`] maps a boot module.
 //!
 //! # Linking
 //!
@@ -74,15 +83,17 @@
 #![no_std]
 
 mod entry;
+pub mod env;
 mod heap;
 mod logging;
 mod panic;
 mod print;
+pub mod rom;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod start;
 
 pub use logging::{DEFAULT_LOG_LEVEL, Logger};
-pub use panic::abort;
+pub use panic::{abort, exit};
 
 /// Bytes of heap when the entry macro names no `heap_size` (feature `alloc`).
 pub const DEFAULT_HEAP_SIZE: usize = 1 << 20;
@@ -96,5 +107,6 @@ pub mod _private {
     pub use crate::entry::{run_program, run_root_task};
     #[cfg(feature = "alloc")]
     pub use crate::heap::{Heap, heap};
+    pub use crate::print::print_helper;
     pub use sel4;
 }

@@ -37,7 +37,7 @@ impl Log for Logger {
 
     fn log(&self, record: &Record<'_>) {
         if self.enabled(record.metadata()) {
-            sel4::debug_println!("{}: {} {}", self.name, record.level(), record.args());
+            crate::println!("{}: {} {}", self.name, record.level(), record.args());
         }
     }
 

@@ -26,6 +26,20 @@ pub fn abort() -> ! {
     }
 }
 
+/// Ends a program the root task started with exit code `code` (the
+/// parent protocol of program-env); anywhere else, [`abort`]s.
+pub fn exit(code: i64) -> ! {
+    if !IS_ROOT_TASK.load(Ordering::Relaxed) {
+        let parent = crate::env::page().map(|_| program_env::slot::PARENT);
+        if let Some(slot) = parent {
+            let ep: sel4::cap::Endpoint = sel4::CPtr::from_bits(slot).cast();
+            sel4::with_ipc_buffer_mut(|b| b.msg_regs_mut()[0] = code as u64);
+            ep.call(sel4::MessageInfo::new(program_env::parent::EXIT, 0, 0, 1));
+        }
+    }
+    abort()
+}
+
 /// Prints `panic: <message>` and its location, then [`abort`]s. A panic
 /// while printing goes straight to `abort`.
 #[cfg(target_os = "none")]
@@ -33,9 +47,9 @@ pub fn abort() -> ! {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     static PANICKING: AtomicBool = AtomicBool::new(false);
     if !PANICKING.swap(true, Ordering::Relaxed) {
-        sel4::debug_println!("panic: {}", info.message());
+        crate::println!("panic: {}", info.message());
         if let Some(location) = info.location() {
-            sel4::debug_println!("  at {location}");
+            crate::println!("  at {location}");
         }
     }
     abort()
