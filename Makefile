@@ -6,7 +6,7 @@ SHELL := /bin/bash
 E ?=
 TOOL := cargo run -q -p build --
 
-.PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help fuzz
+.PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help fuzz ned-check ned-graph
 
 all: help
 
@@ -17,6 +17,8 @@ help:
 	@echo "make check             check ned-scripts/modules.list without building"
 	@echo "make E=<entry> inspect list the modules packed in an entry's image"
 	@echo "make guest             fetch the arm64 Linux guest into target/guest"
+	@echo "make ned-check S=<f>   check boot scripts on the host (default: every ned-scripts/*.ned but test-error.ned)"
+	@echo "make ned-graph S=<f>   write a boot script's component graph as DOT (and SVG with graphviz)"
 	@echo "make test              run every test (host and QEMU)"
 	@echo "make setup             install the toolchain targets and packages the build needs"
 	@echo "make fuzz              differential capability fuzzing against a reference model (FUZZ_SECONDS=60)"
@@ -44,15 +46,24 @@ inspect: setup
 guest: setup
 	@$(TOOL) guest
 
+# Boot scripts to check; test-error.ned fails on purpose (a QEMU test).
+S ?= $(filter-out ned-scripts/test-error.ned,$(wildcard ned-scripts/*.ned))
+
+ned-check: setup
+	@$(TOOL) ned check $(S)
+
+ned-graph: setup
+	@for f in $(S); do $(TOOL) ned graph $$f || exit 1; done
+
 lint: setup
 	cargo fmt --all --check
-	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model -- -D warnings
+	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model -p program-env -p ned -- -D warnings
 	cargo clippy -q --target aarch64-unknown-none -p sel4 -p sel4-runtime --examples -- -D warnings
-	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -p sysfuzz -- -D warnings
+	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -p sysfuzz -p root-task -p nedtest -- -D warnings
 	cargo clippy -q --release --target aarch64-unknown-none-softfloat -p bootstrap -p kernel -- -D warnings
 
 test-host: setup
-	cargo test -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model
+	cargo test -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model -p program-env -p ned
 	cargo test -p bootstrap --lib
 
 FUZZ_SECONDS ?= 60

@@ -9,6 +9,8 @@ use crate::qemu::{self, Session};
 use anyhow::{Result, bail, ensure};
 use std::time::{Duration, Instant};
 
+mod ned;
+
 type TestFn = fn(&Project) -> Result<()>;
 
 /// The tests, by name.
@@ -19,6 +21,9 @@ const TESTS: &[(&str, TestFn)] = &[
     ("kernel.preempt_and_fpu", preempt_and_fpu),
     ("kernel.conformance", conformance),
     ("kernel.syscall_fuzz", syscall_fuzz),
+    ("ned.channel", ned::channel),
+    ("ned.isolation", ned::isolation),
+    ("ned.script_error", ned::script_error),
 ];
 
 /// The hello entry must boot and power off within this time.

@@ -74,7 +74,6 @@ impl Root {
         // The environment page first: it may be refused as too large.
         let mut env = EnvPageBuilder::new(&req.program, &req.cmdline);
         let mut gifts: Vec<(u64, u64, CapRights, u64)> = Vec::new(); // (dst, src, rights, badge)
-        let mut next = cslot::FIRST_NAMED;
         let log = match &req.log {
             LogSpec::Tagged { tag, colour } => {
                 let code = program_env::log::colour_code(colour).unwrap_or("37");
@@ -91,14 +90,13 @@ impl Root {
         };
         let rom_cap = Cap { obj: Obj::Env { name: "rom".into(), kind: CapKind::Rom }, rights: 7 };
         let named = [("log".into(), log_cap), ("rom".into(), rom_cap)];
-        for (name, c) in named.iter().chain(req.caps.iter()) {
-            if next == cslot::FIRST_ROM {
-                return Err(format!("more than {} caps", cslot::FIRST_ROM - cslot::FIRST_NAMED));
+        for (next, (name, c)) in (cslot::FIRST_NAMED..).zip(named.iter().chain(req.caps.iter())) {
+            if next == cslot::NAMED_END {
+                return Err(format!("more than {} caps", cslot::NAMED_END - cslot::FIRST_NAMED));
             }
             let (src, rights, b) = match &c.obj {
-                Obj::Channel { id: ch, server } => {
+                Obj::Channel { id: ch, .. } => {
                     let s = *self.channels.get(*ch as usize).ok_or("no such channel")?;
-                    let _ = server;
                     (s, channel_rights(c), 0)
                 }
                 Obj::Env { name: n, .. } if n == "log" => {
@@ -115,7 +113,6 @@ impl Root {
             };
             env.cap(name, next, c.kind(), c.rights);
             gifts.push((next, src, rights, b));
-            next += 1;
         }
         let env = env.build();
         let env_pages = (env.len() as u64).div_ceil(PAGE);
@@ -295,7 +292,7 @@ impl Root {
         let end = module.vaddr + (module.data.len() as u64).next_multiple_of(PAGE);
         for f in module.frames.clone() {
             // The kernel's rule: 2 MiB frames where aligned and whole.
-            let size = if v % (2 << 20) == 0 && end - v >= 2 << 20 { 2 << 20 } else { PAGE };
+            let size = if v.is_multiple_of(2 << 20) && end - v >= 2 << 20 { 2 << 20 } else { PAGE };
             let s = objs.slots.take().map_err(|_| rom::NO_ROOM)?;
             objs.owned.push(s);
             path(s).copy(&path(f), CapRights::read_only()).map_err(|_| rom::NO_ROOM)?;

@@ -8,8 +8,8 @@
 //! - in its **CSpace** (one CNode of 2^[`CNODE_BITS`] slots, guard so that
 //!   a cptr is the slot number) the fixed caps of [`slot`], then its named
 //!   caps from [`slot::FIRST_NAMED`] on, listed by name in the environment
-//!   page (L4Re's `L4Re::Env::get_cap`), then the slots the root task fills
-//!   with read-only module frames when the program opens a `rom/` file;
+//!   page (L4Re's `L4Re::Env::get_cap`), up to [`slot::NAMED_END`]; the
+//!   slots above are the program's own to use;
 //! - in its **address space**:
 //!
 //! ```text
@@ -73,8 +73,9 @@ pub mod slot {
     pub const FAULT: u64 = 6;
     /// First slot of the named caps.
     pub const FIRST_NAMED: u64 = 16;
-    /// First slot for rom/ module frames (the named caps end here).
-    pub const FIRST_ROM: u64 = 1024;
+    /// One past the last named cap; the program may use the slots from
+    /// here on as it likes.
+    pub const NAMED_END: u64 = 1024;
     /// One past the last slot.
     pub const END: u64 = 1 << super::CNODE_BITS;
 }
@@ -127,7 +128,7 @@ mod tests {
 
     #[test]
     fn layout_is_consistent() {
-        const { assert!(slot::FIRST_NAMED < slot::FIRST_ROM && slot::FIRST_ROM < slot::END) };
+        const { assert!(slot::FIRST_NAMED < slot::NAMED_END && slot::NAMED_END < slot::END) };
         const { assert!(IMAGE_MIN_VADDR <= 0x40_0000) };
         const { assert!(ROM_VADDR_BASE < VADDR_END) };
     }

@@ -7,8 +7,8 @@
 //! caller's address space (read-only, at [`crate::ROM_VADDR_BASE`] plus the
 //! module's address in the root task), word 1 its size in bytes. Opening a
 //! module again answers the same mapping. Reply label [`NOT_FOUND`]: no such
-//! module; [`NO_ROOM`]: the caller's rom slots are used up; [`BAD_REQUEST`]:
-//! the message was malformed.
+//! module; [`NO_ROOM`]: the root task ran out of slots or page tables for
+//! the mapping; [`BAD_REQUEST`]: the message was malformed.
 
 /// Label of an open request.
 pub const OPEN: u64 = 1;
