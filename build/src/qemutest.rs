@@ -9,6 +9,7 @@ use crate::qemu::{self, Session};
 use anyhow::{Result, bail, ensure};
 use std::time::{Duration, Instant};
 
+mod cons;
 mod ned;
 
 type TestFn = fn(&Project) -> Result<()>;
@@ -24,6 +25,8 @@ const TESTS: &[(&str, TestFn)] = &[
     ("ned.channel", ned::channel),
     ("ned.isolation", ned::isolation),
     ("ned.script_error", ned::script_error),
+    ("cons.concurrent_lines", cons::concurrent_lines),
+    ("cons.input_focus", cons::input_focus),
 ];
 
 /// The hello entry must boot and power off within this time.

@@ -25,10 +25,15 @@ impl Backend for Root {
     }
 
     fn env_caps(&mut self) -> Vec<(String, CapKind)> {
-        [("log", CapKind::Log), ("rom", CapKind::Rom), ("icu", CapKind::IrqControl)]
-            .into_iter()
-            .map(|(n, k)| (n.to_string(), k))
-            .collect()
+        [
+            ("log", CapKind::Log),
+            ("rom", CapKind::Rom),
+            ("icu", CapKind::IrqControl),
+            ("sigma0", CapKind::Untyped),
+        ]
+        .into_iter()
+        .map(|(n, k)| (n.to_string(), k))
+        .collect()
     }
 
     fn new_channel(&mut self, _at: &Pos) -> Result<u32, String> {

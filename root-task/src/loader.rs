@@ -7,12 +7,13 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use ned::{Cap, LogSpec, Obj, RIGHT_GRANT, RIGHT_READ, RIGHT_SEND, StartRequest, TaskState};
+use ned::{Cap, LogSpec, Obj, StartRequest, TaskState};
 use program_env::{CapKind, EnvPageBuilder, slot as cslot};
 use sel4::init_thread::slot;
-use sel4::{CNodeCapData, CapRights, ObjectBlueprint, UserContext, VmAttributes, cap};
+use sel4::{CNodeCapData, CapRights, MessageInfo, ObjectBlueprint, UserContext, VmAttributes, cap};
 
 use crate::elf;
+use crate::gifts::{CALL_ONLY, Gift, LogRoute};
 use crate::mem::{Pool, Slots, Untyped, cap_at, path};
 use crate::root::{LogChannel, Root, Task, badge};
 use crate::space::{self, PAGE, TableSource};
@@ -48,20 +49,13 @@ impl TableSource for TaskObjects<'_> {
     }
 }
 
+/// Size of the `mem` untyped every program gets, log2 bytes.
+const MEM_BITS: usize = 16;
+
 /// `ceil(log2(n))`.
 fn log2_up(n: u64) -> usize {
     (64 - (n.max(2) - 1).leading_zeros()) as usize
 }
-
-/// seL4 rights for a script's rights letters on a channel end.
-fn channel_rights(c: &Cap) -> CapRights {
-    let r = c.rights;
-    let send = r & RIGHT_SEND != 0;
-    CapRights::new(send, r & RIGHT_GRANT != 0, r & RIGHT_READ != 0, send)
-}
-
-/// Rights of a cap to the root's endpoint: send, with replies.
-const CALL_ONLY: CapRights = CapRights::new(true, false, false, true);
 
 impl Root {
     /// Starts the program `req` describes; returns its task id.
@@ -73,14 +67,18 @@ impl Root {
 
         // The environment page first: it may be refused as too large.
         let mut env = EnvPageBuilder::new(&req.program, &req.cmdline);
-        let mut gifts: Vec<(u64, u64, CapRights, u64)> = Vec::new(); // (dst, src, rights, badge)
-        let log = match &req.log {
-            LogSpec::Tagged { tag, colour } => {
+        // A tagged log: a channel from the log_fab's server (cons) if the
+        // script set one, else one the root task serves itself.
+        let route = match (&req.log, &req.log_fab) {
+            (LogSpec::Tagged { tag, colour }, Some(fab)) => {
+                LogRoute::Fab(self.log_from_fab(fab, tag, colour)?)
+            }
+            (LogSpec::Tagged { tag, colour }, None) => {
                 let code = program_env::log::colour_code(colour).unwrap_or("37");
                 self.logs.push(LogChannel { tag: Some((tag.clone(), code)), partial: Vec::new() });
-                Some(self.logs.len() as u32 - 1)
+                LogRoute::Root(self.logs.len() as u32 - 1)
             }
-            LogSpec::Cap(_) => None,
+            (LogSpec::Cap(_), _) => LogRoute::Root(0),
         };
         let log_cap = match &req.log {
             LogSpec::Cap(c) => c.clone(),
@@ -90,29 +88,36 @@ impl Root {
         };
         let rom_cap = Cap { obj: Obj::Env { name: "rom".into(), kind: CapKind::Rom }, rights: 7 };
         let named = [("log".into(), log_cap), ("rom".into(), rom_cap)];
-        for (next, (name, c)) in (cslot::FIRST_NAMED..).zip(named.iter().chain(req.caps.iter())) {
-            if next == cslot::NAMED_END {
-                return Err(format!("more than {} caps", cslot::NAMED_END - cslot::FIRST_NAMED));
+        let mut made = Vec::new();
+        let mut gifts = Vec::new();
+        let mut r = Ok(());
+        for (name, c) in named.iter().chain(req.caps.iter()) {
+            r = self.gifts_for(id, name, c, route, &mut made, &mut gifts);
+            if r.is_err() {
+                break;
             }
-            let (src, rights, b) = match &c.obj {
-                Obj::Channel { id: ch, .. } => {
-                    let s = *self.channels.get(*ch as usize).ok_or("no such channel")?;
-                    (s, channel_rights(c), 0)
-                }
-                Obj::Env { name: n, .. } if n == "log" => {
-                    let chan = if name == "log" { log.unwrap_or(0) } else { 0 };
-                    (self.ep, CALL_ONLY, badge::make(badge::LOG, chan))
-                }
-                Obj::Env { name: n, .. } if n == "rom" => {
-                    (self.ep, CALL_ONLY, badge::make(badge::ROM, id))
-                }
-                Obj::Env { name: n, .. } if n == "icu" => {
-                    (slot::IRQ_CONTROL.cptr().bits(), CapRights::all(), 0)
-                }
-                Obj::Env { name: n, .. } => return Err(format!("L4.Env.{n} is not known")),
-            };
-            env.cap(name, next, c.kind(), c.rights);
-            gifts.push((next, src, rights, b));
+        }
+        let limit = (cslot::NAMED_END - cslot::FIRST_NAMED - 1) as usize;
+        if r.is_ok() && gifts.len() > limit {
+            r = Err(format!("{} caps, more than the {limit} a program can have", gifts.len()));
+        }
+        let fab_slot = match route {
+            LogRoute::Fab(s) => Some(s),
+            LogRoute::Root(_) => None,
+        };
+        if let Err(e) = r {
+            self.free(None, &made, fab_slot.as_slice());
+            return Err(e);
+        }
+        for (i, g) in gifts.iter().enumerate() {
+            env.cap_with_arg(&g.name, cslot::FIRST_NAMED + i as u64, g.kind, g.letters, g.arg);
+        }
+        // `mem`: unless the script gave one, an untyped for the program's
+        // own objects, made from its untyped below.
+        let own_mem = !gifts.iter().any(|g| g.name == "mem");
+        let mem_slot = cslot::FIRST_NAMED + gifts.len() as u64;
+        if own_mem {
+            env.cap_with_arg("mem", mem_slot, CapKind::Untyped, 7, MEM_BITS as u64);
         }
         let env = env.build();
         let env_pages = (env.len() as u64).div_ceil(PAGE);
@@ -127,27 +132,38 @@ impl Root {
         let pages = image.pages.len() as u64 + env_pages + 1;
         let tables = pages.div_ceil(512) + 4 + SPARE_TABLES;
         let cnode_bytes = 1u64 << (program_env::CNODE_BITS + 6);
-        let need = cnode_bytes + (pages + tables + 2) * PAGE;
+        let need = cnode_bytes + (pages + tables + 2) * PAGE + (1 << MEM_BITS);
         let bits = log2_up(need + need / 4);
-        let mut ut = self.pool.untyped(&mut self.slots, bits)?;
-        let mut owned = Vec::new();
-        let r = self.build(req, id, &image, data, &env, &gifts, &mut ut, &mut owned);
+        let mut ut = match self.pool.untyped(&mut self.slots, bits) {
+            Ok(ut) => ut,
+            Err(e) => {
+                self.free(None, &made, fab_slot.as_slice());
+                return Err(e);
+            }
+        };
+        let mut owned: Vec<u64> = fab_slot.into_iter().collect();
+        let mem_slot = own_mem.then_some(mem_slot);
+        let r = self.build(req, id, &image, data, &env, &gifts, mem_slot, &mut ut, &mut owned);
         match r {
             Ok((tcb, vspace)) => {
                 self.tasks.push(Task {
                     cmdline: req.cmdline.clone(),
                     state: TaskState::Running,
                     ut: Some(ut),
+                    made,
                     slots: owned,
                     tcb,
                     vspace,
                     roms: Vec::new(),
-                    log,
+                    log: match route {
+                        LogRoute::Root(0) | LogRoute::Fab(_) => None,
+                        LogRoute::Root(c) => Some(c),
+                    },
                 });
                 Ok(id)
             }
             Err(e) => {
-                self.free(Some(ut), &owned);
+                self.free(Some(ut), &made, &owned);
                 Err(e)
             }
         }
@@ -161,12 +177,17 @@ impl Root {
         image: &elf::Image,
         data: &[u8],
         env: &[u8],
-        gifts: &[(u64, u64, CapRights, u64)],
+        gifts: &[Gift],
+        mem_slot: Option<u64>,
         ut: &mut Untyped,
         owned: &mut Vec<u64>,
     ) -> Result<(u64, u64), String> {
         let mut objs = TaskObjects { ut, pool: &mut self.pool, slots: &mut self.slots, owned };
         let cnode_s = objs.make(ObjectBlueprint::CNode { size_bits: program_env::CNODE_BITS })?;
+        let mem = match mem_slot {
+            Some(d) => Some((d, objs.make(ObjectBlueprint::Untyped { size_bits: MEM_BITS })?)),
+            None => None,
+        };
         let vspace_s = objs.make(ObjectBlueprint::VSpace)?;
         let vspace: cap::VSpace = cap_at(vspace_s);
         slot::ASID_POOL.cap().asid_pool_assign(vspace).map_err(|e| format!("no ASID: {e:?}"))?;
@@ -211,7 +232,12 @@ impl Root {
             (cslot::IPC_BUFFER, ipc, CapRights::all(), 0),
             (cslot::FAULT, self.ep, CALL_ONLY, badge::make(badge::FAULT, id)),
         ];
-        for &(d, src, rights, b) in fixed.iter().chain(gifts) {
+        let named = gifts
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (cslot::FIRST_NAMED + i as u64, g.src, g.rights, g.badge));
+        let mem = mem.map(|(d, s)| (d, s, CapRights::all(), 0));
+        for (d, src, rights, b) in fixed.into_iter().chain(named).chain(mem) {
             let r = if b != 0 {
                 dst(d).mint(&path(src), rights, b)
             } else {
@@ -242,9 +268,39 @@ impl Root {
         Ok((tcb_s, vspace_s))
     }
 
-    /// Deletes a task's objects and returns its untyped and slots.
-    fn free(&mut self, ut: Option<Untyped>, owned: &[u64]) {
-        if let Some(ut) = ut {
+    /// Asks the server of the log factory channel `fab` (cons) for a
+    /// channel tagged `tag` in `colour`; returns the root slot holding it.
+    fn log_from_fab(&mut self, fab: &Cap, tag: &str, colour: &str) -> Result<u64, String> {
+        use program_env::log;
+        let Obj::Channel { id: ch, .. } = fab.obj else {
+            return Err("log_fab must be a channel (new_channel())".into());
+        };
+        let ep: cap::Endpoint = cap_at(*self.channels.get(ch as usize).ok_or("no such channel")?);
+        let dst = self.slots.take()?;
+        let code: u64 = log::colour_code(colour).and_then(|c| c.parse().ok()).unwrap_or(0);
+        sel4::with_ipc_buffer_mut(|b| {
+            b.set_recv_slot(&path(dst));
+            let mr = b.msg_regs_mut();
+            mr[0] = tag.len() as u64;
+            program_env::pack_bytes(tag.as_bytes(), &mut mr[1..2]);
+            mr[2] = code;
+        });
+        let r = ep.call(MessageInfo::new(log::CREATE, 0, 0, 3));
+        if r.label() != 0 || r.extra_caps() != 1 {
+            let _ = path(dst).delete();
+            self.slots.give_back(dst);
+            return Err(format!(
+                "the log_fab server refused a log channel for `{tag}` (label {}, {} caps)",
+                r.label(),
+                r.extra_caps()
+            ));
+        }
+        Ok(dst)
+    }
+
+    /// Deletes a task's objects and returns its untyped(s) and slots.
+    fn free(&mut self, ut: Option<Untyped>, made: &[Untyped], owned: &[u64]) {
+        for &ut in ut.iter().chain(made) {
             // Destroys every object made from it, wherever its caps are.
             if path(ut.slot).revoke().is_ok() {
                 self.pool.give_back(ut);
@@ -266,7 +322,8 @@ impl Root {
         t.state = state;
         let _ = cap_at::<sel4::cap_type::Tcb>(t.tcb).tcb_suspend();
         let (ut, owned, log) = (t.ut.take(), core::mem::take(&mut t.slots), t.log);
-        self.free(ut, &owned);
+        let made = core::mem::take(&mut t.made);
+        self.free(ut, &made, &owned);
         if let Some(l) = log {
             self.flush_log(l);
         }

@@ -17,6 +17,7 @@ extern crate alloc;
 
 mod backend;
 mod elf;
+mod gifts;
 mod loader;
 mod mem;
 mod root;
@@ -77,6 +78,14 @@ fn main(bi: &sel4::BootInfo) -> ! {
         logs: Vec::new(),
         tasks: Vec::new(),
         ned_log: 1,
+        devices: bi
+            .untyped()
+            .range()
+            .zip(bi.untyped_list())
+            .filter(|(_, d)| d.is_device())
+            .map(|(s, d)| (s as u64, d.paddr() as u64, d.size_bits()))
+            .collect(),
+        irqs: Vec::new(),
     };
     root.logs.push(LogChannel { tag: None, partial: Vec::new() });
     root.logs.push(LogChannel { tag: Some(("ned".into(), "37")), partial: Vec::new() });

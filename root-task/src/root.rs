@@ -48,6 +48,8 @@ pub struct Task {
     pub state: TaskState,
     /// Its own untyped, from which its objects were made.
     pub ut: Option<Untyped>,
+    /// RAM untypeds made for it (`L4.Env.ram`).
+    pub made: Vec<Untyped>,
     /// Root slots of its objects and of the caps kept for it.
     pub slots: Vec<u64>,
     pub tcb: u64,
@@ -72,6 +74,10 @@ pub struct Root {
     pub tasks: Vec<Task>,
     /// The log channel of the script's own `print` (tag `ned`).
     pub ned_log: u32,
+    /// Device untypeds: root slot, physical address, size (log2).
+    pub devices: Vec<(u64, u64, usize)>,
+    /// IRQ handlers made so far: IRQ, root slot.
+    pub irqs: Vec<(u32, u64)>,
 }
 
 impl Root {

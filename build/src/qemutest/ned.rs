@@ -7,7 +7,7 @@ use crate::project::{Built, Project};
 use anyhow::{Context, Result, bail, ensure};
 
 /// The console output without ANSI colour sequences.
-fn plain(out: &str) -> String {
+pub fn plain(out: &str) -> String {
     let mut s = String::with_capacity(out.len());
     let mut chars = out.chars();
     while let Some(c) = chars.next() {

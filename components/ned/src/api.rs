@@ -32,6 +32,15 @@ pub(crate) struct L4<B>(pub Shared<B>);
 /// `L4.default_loader`.
 pub(crate) struct Loader<B>(Shared<B>);
 
+/// `L4.Env`: the root's named caps, and makers of device and memory caps.
+pub(crate) struct EnvCaps<B>(Shared<B>);
+
+impl<B> Clone for EnvCaps<B> {
+    fn clone(&self) -> Self {
+        EnvCaps(self.0.clone())
+    }
+}
+
 /// A started program.
 pub(crate) struct Task<B> {
     shared: Shared<B>,
@@ -86,15 +95,59 @@ pub(crate) fn register<B: Backend + 'static>(engine: &mut Engine) {
     engine.register_type_with_name::<Task<B>>("Task");
     engine.register_type_with_name::<Cap>("Cap");
 
+    engine.register_type_with_name::<EnvCaps<B>>("Env");
     engine.register_get("default_loader", |l4: &mut L4<B>| Loader(l4.0.clone()));
-    engine.register_get("Env", |l4: &mut L4<B>| {
-        let caps = l4.0.borrow_mut().backend.env_caps();
-        let mut m = Map::new();
-        for (name, kind) in caps {
-            let cap = Cap { obj: Obj::Env { name: name.clone(), kind }, rights: ALL_RIGHTS };
-            m.insert(name.into(), Dynamic::from(cap));
+    engine.register_get("Env", |l4: &mut L4<B>| EnvCaps(l4.0.clone()));
+    // `L4.Env.log`: property access on Env falls back to this indexer.
+    engine.register_indexer_get(
+        |ctx: NativeCallContext, e: &mut EnvCaps<B>, name: &str| -> R<Cap> {
+            let caps = e.0.borrow_mut().backend.env_caps();
+            match caps.iter().find(|(n, _)| n == name) {
+                Some((_, kind)) => {
+                    Ok(Cap { obj: Obj::Env { name: name.into(), kind: *kind }, rights: ALL_RIGHTS })
+                }
+                None => {
+                    let names: Vec<&str> = caps.iter().map(|(n, _)| n.as_str()).collect();
+                    err(
+                        &ctx,
+                        format!(
+                            "L4.Env has no cap `{name}` (it has {}, and mmio(addr, size), \
+                             irq(n), ram(bytes))",
+                            names.join(", ")
+                        ),
+                    )
+                }
+            }
+        },
+    );
+    engine.register_fn(
+        "mmio",
+        |ctx: NativeCallContext, _: &mut EnvCaps<B>, addr: i64, size: i64| -> R<Cap> {
+            let page = 4096;
+            if addr < 0 || size <= 0 || addr % page != 0 || size % page != 0 {
+                return err(
+                    &ctx,
+                    format!(
+                        "L4.Env.mmio({addr:#x}, {size:#x}): the range must be whole pages \
+                         (address and size multiples of 0x1000)"
+                    ),
+                );
+            }
+            let obj = Obj::Mmio { addr: addr as u64, size: size as u64 };
+            Ok(Cap { obj, rights: RIGHT_READ | RIGHT_SEND })
+        },
+    );
+    engine.register_fn("irq", |ctx: NativeCallContext, _: &mut EnvCaps<B>, n: i64| -> R<Cap> {
+        if !(0..1020).contains(&n) {
+            return err(&ctx, format!("L4.Env.irq({n}): IRQ numbers run from 0 to 1019"));
         }
-        m
+        Ok(Cap { obj: Obj::Irq { irq: n as u32 }, rights: ALL_RIGHTS })
+    });
+    engine.register_fn("ram", |ctx: NativeCallContext, _: &mut EnvCaps<B>, n: i64| -> R<Cap> {
+        if !(4096..=(1 << 32)).contains(&n) {
+            return err(&ctx, format!("L4.Env.ram({n}): from 4096 bytes to 4 GiB"));
+        }
+        Ok(Cap { obj: Obj::Ram { bytes: n as u64 }, rights: ALL_RIGHTS })
     });
 
     engine.register_fn("new_channel", |ctx: NativeCallContext, l: &mut Loader<B>| -> R<Cap> {
@@ -134,7 +187,7 @@ pub(crate) fn register<B: Backend + 'static>(engine: &mut Engine) {
                 &ctx,
                 format!("svr() needs the channel as new_channel() made it, not the reduced {c}"),
             ),
-            Obj::Env { .. } => err(&ctx, format!("{c} is not a channel; it has no server end")),
+            _ => err(&ctx, format!("{c} is not a channel; it has no server end")),
         }
     });
     engine.register_fn("m", |ctx: NativeCallContext, c: &mut Cap, rights: &str| -> R<Cap> {
@@ -251,6 +304,12 @@ fn start_request<B: Backend>(
 fn flatten(ctx: &NativeCallContext, prefix: &str, m: Map, out: &mut Vec<(String, Cap)>) -> R<()> {
     for (k, v) in m {
         let name = format!("{prefix}{k}");
+        if prefix.is_empty()
+            && k == "mem"
+            && !v.clone().try_cast::<Cap>().is_some_and(|c| matches!(c.obj, Obj::Ram { .. }))
+        {
+            return err(ctx, "start: caps.mem must be L4.Env.ram(bytes), the program's memory");
+        }
         if prefix.is_empty() && (k == "rom" || k == "log") {
             return err(
                 ctx,

@@ -42,6 +42,14 @@ pub enum Obj {
     Channel { id: u32, server: bool },
     /// One of the root's own caps, `L4.Env.<name>`.
     Env { name: String, kind: program_env::CapKind },
+    /// Device memory `[addr, addr + size)`, `L4.Env.mmio(addr, size)`: the
+    /// device untyped of exactly that range.
+    Mmio { addr: u64, size: u64 },
+    /// An IRQ, `L4.Env.irq(n)`: its handler.
+    Irq { irq: u32 },
+    /// Fresh RAM of `bytes` (rounded up to a power of two),
+    /// `L4.Env.ram(bytes)`: an untyped made for the program it is given to.
+    Ram { bytes: u64 },
 }
 
 /// A cap as a script holds it.
@@ -57,6 +65,8 @@ impl Cap {
         match &self.obj {
             Obj::Channel { .. } => program_env::CapKind::Channel,
             Obj::Env { kind, .. } => *kind,
+            Obj::Mmio { .. } | Obj::Ram { .. } => program_env::CapKind::Untyped,
+            Obj::Irq { .. } => program_env::CapKind::IrqHandler,
         }
     }
 }
@@ -67,6 +77,9 @@ impl fmt::Display for Cap {
             Obj::Channel { id, server: false } => write!(f, "channel#{id}")?,
             Obj::Channel { id, server: true } => write!(f, "channel#{id}.svr")?,
             Obj::Env { name, .. } => write!(f, "L4.Env.{name}")?,
+            Obj::Mmio { addr, size } => write!(f, "L4.Env.mmio({addr:#x}, {size:#x})")?,
+            Obj::Irq { irq } => write!(f, "L4.Env.irq({irq})")?,
+            Obj::Ram { bytes } => write!(f, "L4.Env.ram({bytes:#x})")?,
         }
         write!(f, "[{}]", rights_str(self.rights))
     }

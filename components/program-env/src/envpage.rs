@@ -8,8 +8,8 @@
 //!  12  number of caps             u32
 //!  16  program name  (off, len)   u32, u32   strings are offsets from
 //!  24  command line  (off, len)   u32, u32   the start of the page
-//!  32  cap entries, 24 bytes each:
-//!        name (off, len) u32 u32, slot u64, kind u32, rights u32
+//!  32  cap entries, 32 bytes each:
+//!        name (off, len) u32 u32, slot u64, kind u32, rights u32, arg u64
 //!  ... strings
 //! ```
 //!
@@ -24,7 +24,7 @@ use core::fmt;
 /// The first eight bytes of an environment page.
 pub const MAGIC: [u8; 8] = *b"NEDENV01";
 const HEADER: usize = 32;
-const ENTRY: usize = 24;
+const ENTRY: usize = 32;
 
 /// What kind of object a named cap refers to (for diagnostics; the
 /// program decides how to use it).
@@ -47,6 +47,8 @@ pub enum CapKind {
     Frame = 7,
     /// Something else.
     Other = 8,
+    /// An IRQ handler.
+    IrqHandler = 9,
 }
 
 impl CapKind {
@@ -59,6 +61,7 @@ impl CapKind {
             5 => CapKind::IrqControl,
             6 => CapKind::Untyped,
             7 => CapKind::Frame,
+            9 => CapKind::IrqHandler,
             _ => CapKind::Other,
         }
     }
@@ -72,6 +75,9 @@ pub struct CapEntry<'a> {
     pub kind: CapKind,
     /// Rights as letters bits: 1 read, 2 write, 4 grant (`r`, `w`, `s`).
     pub rights: u32,
+    /// What else the kind needs said: for an untyped, its physical address
+    /// (0 for RAM) or-ed with its size in bits; for an IRQ handler, the IRQ.
+    pub arg: u64,
 }
 
 /// A parsed environment page (checked whole by [`EnvPage::parse`]; reading
@@ -125,6 +131,7 @@ fn entry(b: &[u8], i: usize) -> Result<CapEntry<'_>, EnvError> {
         slot: u64_at(b, e + 8)?,
         kind: CapKind::from_u32(u32_at(b, e + 16)?),
         rights: u32_at(b, e + 20)?,
+        arg: u64_at(b, e + 24)?,
     })
 }
 
@@ -180,7 +187,7 @@ impl<'a> EnvPage<'a> {
 pub struct EnvPageBuilder {
     name: String,
     cmdline: String,
-    caps: Vec<(String, u64, CapKind, u32)>,
+    caps: Vec<(String, u64, CapKind, u32, u64)>,
 }
 
 #[cfg(feature = "alloc")]
@@ -191,7 +198,19 @@ impl EnvPageBuilder {
 
     /// Adds a named cap in `slot`.
     pub fn cap(&mut self, name: &str, slot: u64, kind: CapKind, rights: u32) -> &mut Self {
-        self.caps.push((name.into(), slot, kind, rights));
+        self.cap_with_arg(name, slot, kind, rights, 0)
+    }
+
+    /// Adds a named cap in `slot` with its [`CapEntry::arg`].
+    pub fn cap_with_arg(
+        &mut self,
+        name: &str,
+        slot: u64,
+        kind: CapKind,
+        rights: u32,
+        arg: u64,
+    ) -> &mut Self {
+        self.caps.push((name.into(), slot, kind, rights, arg));
         self
     }
 
@@ -207,12 +226,13 @@ impl EnvPageBuilder {
         };
         put_str(&mut out, 16, &self.name);
         put_str(&mut out, 24, &self.cmdline);
-        for (i, (name, slot, kind, rights)) in self.caps.iter().enumerate() {
+        for (i, (name, slot, kind, rights, arg)) in self.caps.iter().enumerate() {
             let e = HEADER + i * ENTRY;
             put_str(&mut out, e, name);
             out[e + 8..e + 16].copy_from_slice(&slot.to_le_bytes());
             out[e + 16..e + 20].copy_from_slice(&(*kind as u32).to_le_bytes());
             out[e + 20..e + 24].copy_from_slice(&rights.to_le_bytes());
+            out[e + 24..e + 32].copy_from_slice(&arg.to_le_bytes());
         }
         out[..8].copy_from_slice(&MAGIC);
         let size = out.len() as u32;
@@ -231,6 +251,7 @@ mod tests {
         let page = EnvPageBuilder::new("pong", "rom/pong -v  fast")
             .cap("chan", 16, CapKind::Channel, 3)
             .cap("rom", 17, CapKind::Rom, 1)
+            .cap_with_arg("uart", 18, CapKind::Untyped, 7, 0x900_0000 | 12)
             .build();
         let env = EnvPage::parse(&page).unwrap();
         assert_eq!(env.name(), "pong");
@@ -240,6 +261,8 @@ mod tests {
             Some((16, CapKind::Channel, 3))
         );
         assert_eq!(env.cap("rom").map(|c| c.slot), Some(17));
+        assert_eq!(env.cap("uart").map(|c| (c.kind, c.arg)), Some((CapKind::Untyped, 0x900_000c)));
+        assert_eq!(env.caps().count(), 3);
         assert!(env.cap("nothere").is_none());
     }
 

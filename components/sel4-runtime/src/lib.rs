@@ -94,6 +94,7 @@ mod start;
 
 pub use logging::{DEFAULT_LOG_LEVEL, Logger};
 pub use panic::{abort, exit};
+pub use print::read_input;
 
 /// Bytes of heap when the entry macro names no `heap_size` (feature `alloc`).
 pub const DEFAULT_HEAP_SIZE: usize = 1 << 20;

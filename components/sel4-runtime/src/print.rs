@@ -50,6 +50,25 @@ impl fmt::Write for LogWriter {
     }
 }
 
+/// Reads typed input from the program's `log` channel into `buf` (program-env's
+/// log `READ`): blocks until the console has some for this program; returns
+/// how many bytes came, `None` without a log channel or if the server
+/// refused.
+pub fn read_input(buf: &mut [u8]) -> Option<usize> {
+    let ep: cap::Endpoint = crate::env::get_cap_raw("log")?.cast();
+    let max = buf.len().min(log::MAX_WRITE);
+    sel4::with_ipc_buffer_mut(|b| b.msg_regs_mut()[0] = max as u64);
+    let r = ep.call(MessageInfo::new(log::READ, 0, 0, 1));
+    if r.label() != 0 {
+        return None;
+    }
+    sel4::with_ipc_buffer(|b| {
+        let mr = &b.msg_regs()[..r.length().min(b.msg_regs().len())];
+        let n = (*mr.first()? as usize).min(max);
+        program_env::unpack_bytes(mr.get(1..)?, n, buf).map(|s| s.len())
+    })
+}
+
 #[doc(hidden)]
 pub fn print_helper(args: fmt::Arguments<'_>) {
     if USE_LOG.load(Ordering::Relaxed)

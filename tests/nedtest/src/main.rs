@@ -10,6 +10,10 @@
 //!   CNode, for which the kernel raises a cap fault (the root task reports
 //!   the crash).
 //! - `crash`: writes to an unmapped address (a page fault).
+//! - `flood ID N`: prints N numbered lines, each in three writes (so the
+//!   console must keep other clients' lines from landing inside them).
+//! - `echo`: reads typed lines from its log channel and prints
+//!   `echo: got <line>`; ends after `quit`.
 //! - `rom NAME`: maps rom/NAME and prints its size and first line.
 
 #![no_std]
@@ -31,6 +35,11 @@ fn main(_: sel4::Word) {
         }
         Some("attack") => attack(),
         Some("crash") => crash(),
+        Some("flood") => {
+            let id = args.next().unwrap_or("?");
+            flood(id, args.next().and_then(|a| a.parse().ok()).unwrap_or(100))
+        }
+        Some("echo") => echo(),
         Some("rom") => rom(args.next().unwrap_or("")),
         other => {
             println!("unknown role {other:?}; roles: pong, ping N [stop], attack, rom NAME");
@@ -145,6 +154,41 @@ fn crash() -> i64 {
     unsafe { core::ptr::write_volatile(0x10 as *mut u64, 1) };
     println!("the write went through?");
     5
+}
+
+fn flood(id: &str, n: u32) -> i64 {
+    for i in 0..n {
+        sel4_runtime::print!("{id} {i:04} ");
+        sel4_runtime::print!("{}", "abcdefghijklmnopqrstuvwxyz0123456789");
+        println!(" {id} end");
+    }
+    0
+}
+
+fn echo() -> i64 {
+    println!("echo: ready");
+    let mut line = [0u8; 128];
+    let mut len = 0;
+    let mut buf = [0u8; 64];
+    loop {
+        let Some(n) = sel4_runtime::read_input(&mut buf) else {
+            println!("echo: no input channel");
+            return 1;
+        };
+        for &b in &buf[..n] {
+            if b == b'\r' || b == b'\n' {
+                let text = core::str::from_utf8(&line[..len]).unwrap_or("?");
+                println!("echo: got {text}");
+                if text == "quit" {
+                    return 0;
+                }
+                len = 0;
+            } else if len < line.len() {
+                line[len] = b;
+                len += 1;
+            }
+        }
+    }
 }
 
 fn rom(name: &str) -> i64 {

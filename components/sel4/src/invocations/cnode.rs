@@ -38,6 +38,12 @@ impl AbsoluteCPtr {
         self.cnode_invoke(InvocationLabel::CNodeDelete, None, &[])
     }
 
+    /// `seL4_CNode_SaveCaller`: moves the thread's reply cap (from its last
+    /// receive of a `Call`) into this slot, to answer later with `send`.
+    pub fn save_caller(self) -> Result<()> {
+        self.cnode_invoke(InvocationLabel::CNodeSaveCaller, None, &[])
+    }
+
     /// `seL4_CNode_CancelBadgedSends`: aborts the sends queued on the
     /// endpoint with this (badged) cap's badge.
     pub fn cancel_badged_sends(self) -> Result<()> {
