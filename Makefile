@@ -6,7 +6,7 @@ SHELL := /bin/bash
 E ?=
 TOOL := cargo run -q -p build --
 
-.PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help fuzz ned-check ned-graph
+.PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help fuzz ned-check ned-graph bench
 
 all: help
 
@@ -21,6 +21,7 @@ help:
 	@echo "make ned-graph S=<f>   write a boot script's component graph as DOT (and SVG with graphviz)"
 	@echo "make test              run every test (host and QEMU)"
 	@echo "make setup             install the toolchain targets and packages the build needs"
+	@echo "make bench             kernel benchmarks under QEMU -icount shift=0 (table and target/bench/kernel.json)"
 	@echo "make fuzz              differential capability fuzzing against a reference model (FUZZ_SECONDS=60)"
 
 setup:
@@ -74,6 +75,9 @@ FUZZ_SECONDS ?= 60
 # kernel/model: random seeds for FUZZ_SECONDS seconds (not part of `test`).
 fuzz:
 	cargo run -q --release -p kernel-model --bin fuzz -- $(FUZZ_SECONDS)
+
+bench: setup
+	@$(TOOL) bench
 
 test-qemu: setup
 	@$(TOOL) test

@@ -5,6 +5,7 @@
 //! QEMU, fetches the Linux guest, and runs the QEMU tests. Every make target
 //! is one subcommand here; the help text below is the documentation.
 
+mod bench;
 mod guest;
 mod image;
 mod modlist;
@@ -66,6 +67,17 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Run the kernel benchmarks (the `bench` entry) under QEMU with
+    /// `-icount shift=0`: prints a table of instruction counts beside seL4's
+    /// and writes them as JSON.
+    Bench {
+        /// QEMU's options; `-icount shift=0` is added.
+        #[arg(long, env = "QEMU_OPTIONS", default_value = qemu::DEFAULT_OPTIONS)]
+        qemu_options: String,
+        /// Where to write the JSON (default target/bench/kernel.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Run the QEMU tests (all, or those named) and print their counts.
     Test {
         /// Only these tests.
@@ -112,6 +124,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}\n{}", g.image_gz.display(), g.ramdisk.display());
         }
         Cmd::Test { names, list } => qemutest::run(&project, &names, list)?,
+        Cmd::Bench { qemu_options, json } => bench::run(&project, &qemu_options, json)?,
     }
     Ok(())
 }

@@ -48,6 +48,10 @@ fn boot(bi: &BootInfo) -> ! {
     // SAFETY: the platform was read from this machine's device tree; this is
     // the only call.
     let hw = unsafe { arch::Aarch64::init(&platform) };
+    if cmdline.split_whitespace().any(|w| w == "pmu") {
+        arch::export_pmu();
+        kprintln!("kernel: PMU exported to user threads (pmu): counter 0 counts instructions");
+    }
 
     let mut free = [Region::default(); MAX_RAM + MAX_RESERVED];
     let nfree = bi.free_ram(&mut free);

@@ -29,6 +29,9 @@ pub enum Syscall {
     DebugDumpScheduler = -10,
     /// Stops the system: powers the machine off.
     DebugHalt = -11,
+    /// Does nothing: the cost of entering and leaving the kernel
+    /// (seL4's `seL4_BenchmarkNullSyscall`).
+    BenchmarkNullSyscall = -12,
 }
 
 impl Syscall {
@@ -45,6 +48,7 @@ impl Syscall {
             -9 => Syscall::DebugPutChar,
             -10 => Syscall::DebugDumpScheduler,
             -11 => Syscall::DebugHalt,
+            -12 => Syscall::BenchmarkNullSyscall,
             _ => return None,
         })
     }

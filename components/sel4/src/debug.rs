@@ -21,6 +21,11 @@ pub fn debug_dump_scheduler() {
     debug_syscall(Syscall::DebugDumpScheduler, 0);
 }
 
+/// `seL4_BenchmarkNullSyscall`: enters the kernel and returns.
+pub fn benchmark_null_syscall() {
+    debug_syscall(Syscall::BenchmarkNullSyscall, 0);
+}
+
 /// `seL4_DebugHalt`: stops the system (on QEMU, powers the machine off).
 /// Does not return; should the kernel ever come back, it asks again.
 pub fn debug_halt() -> ! {

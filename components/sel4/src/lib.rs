@@ -61,7 +61,9 @@ pub use cnode_cap_data::CNodeCapData;
 pub use cptr::{
     AbsoluteCPtr, CPtr, CPtrBits, CPtrWithDepth, Cap, CapType, HasCPtrWithDepth, WORD_SIZE,
 };
-pub use debug::{DebugWrite, debug_dump_scheduler, debug_halt, debug_put_char};
+pub use debug::{
+    DebugWrite, benchmark_null_syscall, debug_dump_scheduler, debug_halt, debug_put_char,
+};
 pub use error::{Error, Result};
 pub use fault::{CapFault, Fault, UnknownSyscall, UserException, VmFault};
 pub use ipc_buffer::IpcBuffer;

@@ -88,6 +88,7 @@ impl<A: Arch> Kernel<A> {
                     self.arch.putchar(c);
                 }
                 Some(Syscall::DebugDumpScheduler) => self.dump_scheduler(),
+                Some(Syscall::BenchmarkNullSyscall) => {}
                 Some(Syscall::DebugHalt) => {
                     let t = self.cur;
                     kprint!(

@@ -14,6 +14,7 @@
 
 extern crate alloc;
 
+mod bench;
 mod check;
 mod env;
 mod sys;
@@ -29,6 +30,9 @@ use sel4_runtime::println;
 
 use crate::check::{Fail, TestResult};
 use crate::env::{Env, ROOT_PRIO};
+
+/// Boot-module flag of the root task's own module.
+const ROOTTASK: u32 = 1 << 1;
 
 /// One test.
 pub struct Test {
@@ -56,14 +60,21 @@ fn all_tests() -> impl Iterator<Item = &'static Test> {
 }
 
 fn main(bootinfo: &sel4::BootInfo) -> ! {
-    println!("sel4test: {} tests", all_tests().count());
+    let bench = bootinfo
+        .modules()
+        .find(|m| m.flags() & ROOTTASK != 0)
+        .is_some_and(|m| m.cmdline().split_whitespace().any(|w| w == "bench"));
+    if !bench {
+        println!("sel4test: {} tests", all_tests().count());
+    }
     let me = slot::TCB.cap();
     let env = me
         .tcb_set_priority(me, ROOT_PRIO)
         .map_err(Fail::from)
         .and_then(|()| Env::init(bootinfo))
-        .and_then(|mut env| watchdog::start(&mut env).map(|()| env));
+        .and_then(|mut env| if bench { Ok(env) } else { watchdog::start(&mut env).map(|()| env) });
     match env {
+        Ok(mut env) if bench => bench::run(&mut env),
         // SAFETY: nothing else refers to the cell yet.
         Ok(env) => unsafe { *ENV.0.get() = Some(env) },
         Err(e) => {

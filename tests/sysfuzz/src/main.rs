@@ -193,12 +193,12 @@ struct Call {
 fn plan(seed: u64, n: u64) -> Call {
     let mut r = Rng::new(seed, n);
     let number: i64 = match r.below(20) {
-        // Invalid numbers (the debug syscalls -9 to -11 are left out: they
-        // print or stop the machine).
+        // Invalid numbers and the null syscall (the debug syscalls -9 to
+        // -11 are left out: they print or stop the machine).
         0 => [0, 1, 2, -12, -13, -100, i64::MIN, i64::MAX][r.below(8) as usize],
         1 => {
             let w = r.next() as i64;
-            if (-11..=-9).contains(&w) { -12 } else { w }
+            if (-11..=-9).contains(&w) { -13 } else { w }
         }
         _ => -1 - r.below(8) as i64,
     };

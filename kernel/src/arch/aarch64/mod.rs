@@ -65,6 +65,8 @@ extern "C" fn kernel_entry(bootinfo: u64) -> ! {
 }
 
 /// The exception level the kernel runs at.
+pub use vm::export_pmu;
+
 pub fn current_el() -> u64 {
     let el: u64;
     // SAFETY: reading CurrentEL has no side effects.

@@ -42,11 +42,43 @@ pub fn init() {
             "msr cptr_el2, {cptr}",
             "msr cpacr_el1, {cpacr}",
             "msr mdcr_el2, xzr",
+            "msr pmuserenr_el0, xzr",
             "isb",
             vtcr = in(reg) VTCR,
             hcr = in(reg) HCR_NATIVE,
             cptr = in(reg) CPTR_RES1 | CPTR_TFP,
             cpacr = in(reg) 3u64 << 20,
+        )
+    };
+}
+
+/// PMU event number of retired instructions, and PMEVTYPER's bit that
+/// makes a counter count at EL2 too.
+const PMU_INST_RETIRED: u64 = 0x08;
+const PMEVTYPER_NSH: u64 = 1 << 27;
+
+/// Exports the PMU to user threads (the kernel's `pmu` option, for
+/// benchmarks): counter 0 counts retired instructions at every level, the
+/// kernel's included, and EL0 may read the counters. Off by default, as in
+/// seL4, since counters are a timing channel between threads.
+pub fn export_pmu() {
+    // SAFETY: configures the PMU and its EL0/EL1 access controls; nothing
+    // the kernel relies on uses the PMU.
+    unsafe {
+        asm!(
+            "mrs {n}, pmcr_el0",
+            "ubfx {n}, {n}, #11, #5",
+            "msr mdcr_el2, {n}",
+            "msr pmevtyper0_el0, {ev}",
+            "msr pmcntenset_el0, {one}",
+            "mov {n}, #3",
+            "msr pmcr_el0, {n}",
+            "mov {n}, #0xd",
+            "msr pmuserenr_el0, {n}",
+            "isb",
+            n = out(reg) _,
+            ev = in(reg) PMU_INST_RETIRED | PMEVTYPER_NSH,
+            one = in(reg) 1u64,
         )
     };
 }
