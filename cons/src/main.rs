@@ -104,6 +104,9 @@ impl Cons {
     }
 
     fn on_irq(&mut self) {
+        // Clear first, then drain: a byte arriving after the drain raises
+        // the interrupt again instead of waiting unseen in the FIFO.
+        self.uart.clear_rx_interrupt();
         while let Some(b) = self.uart.read_byte() {
             for a in self.mux.key(b) {
                 match a {
@@ -112,7 +115,6 @@ impl Cons {
                 }
             }
         }
-        self.uart.clear_rx_interrupt();
         let _ = self.irq.irq_handler_ack();
     }
 

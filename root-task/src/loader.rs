@@ -89,7 +89,7 @@ impl Root {
         let rom_cap = Cap { obj: Obj::Env { name: "rom".into(), kind: CapKind::Rom }, rights: 7 };
         let named = [("log".into(), log_cap), ("rom".into(), rom_cap)];
         let mut made = Vec::new();
-        let mut gifts = Vec::new();
+        let mut gifts: Vec<Gift> = Vec::new();
         let mut r = Ok(());
         for (name, c) in named.iter().chain(req.caps.iter()) {
             r = self.gifts_for(id, name, c, route, &mut made, &mut gifts);
@@ -109,15 +109,33 @@ impl Root {
             self.free(None, &made, fab_slot.as_slice());
             return Err(e);
         }
+        // `mem` comes third, after `log` and `rom`: the script's
+        // (`L4.Env.ram(n)`), else an untyped for the program's own objects,
+        // made from its untyped below (a gift with source slot 0).
+        let own_mem = match gifts.iter().position(|g| g.name == "mem") {
+            Some(i) => {
+                let g = gifts.remove(i);
+                gifts.insert(2, g);
+                false
+            }
+            None => {
+                let bits = MEM_BITS as u64;
+                let (kind, rights) = (CapKind::Untyped, CapRights::all());
+                let g = Gift {
+                    name: "mem".into(),
+                    src: 0,
+                    rights,
+                    badge: 0,
+                    kind,
+                    letters: 7,
+                    arg: bits,
+                };
+                gifts.insert(2, g);
+                true
+            }
+        };
         for (i, g) in gifts.iter().enumerate() {
             env.cap_with_arg(&g.name, cslot::FIRST_NAMED + i as u64, g.kind, g.letters, g.arg);
-        }
-        // `mem`: unless the script gave one, an untyped for the program's
-        // own objects, made from its untyped below.
-        let own_mem = !gifts.iter().any(|g| g.name == "mem");
-        let mem_slot = cslot::FIRST_NAMED + gifts.len() as u64;
-        if own_mem {
-            env.cap_with_arg("mem", mem_slot, CapKind::Untyped, 7, MEM_BITS as u64);
         }
         let env = env.build();
         let env_pages = (env.len() as u64).div_ceil(PAGE);
@@ -142,8 +160,7 @@ impl Root {
             }
         };
         let mut owned: Vec<u64> = fab_slot.into_iter().collect();
-        let mem_slot = own_mem.then_some(mem_slot);
-        let r = self.build(req, id, &image, data, &env, &gifts, mem_slot, &mut ut, &mut owned);
+        let r = self.build(req, id, &image, data, &env, &gifts, own_mem, &mut ut, &mut owned);
         match r {
             Ok((tcb, vspace)) => {
                 self.tasks.push(Task {
@@ -178,16 +195,14 @@ impl Root {
         data: &[u8],
         env: &[u8],
         gifts: &[Gift],
-        mem_slot: Option<u64>,
+        own_mem: bool,
         ut: &mut Untyped,
         owned: &mut Vec<u64>,
     ) -> Result<(u64, u64), String> {
         let mut objs = TaskObjects { ut, pool: &mut self.pool, slots: &mut self.slots, owned };
         let cnode_s = objs.make(ObjectBlueprint::CNode { size_bits: program_env::CNODE_BITS })?;
-        let mem = match mem_slot {
-            Some(d) => Some((d, objs.make(ObjectBlueprint::Untyped { size_bits: MEM_BITS })?)),
-            None => None,
-        };
+        let mem =
+            if own_mem { objs.make(ObjectBlueprint::Untyped { size_bits: MEM_BITS })? } else { 0 };
         let vspace_s = objs.make(ObjectBlueprint::VSpace)?;
         let vspace: cap::VSpace = cap_at(vspace_s);
         slot::ASID_POOL.cap().asid_pool_assign(vspace).map_err(|e| format!("no ASID: {e:?}"))?;
@@ -232,12 +247,11 @@ impl Root {
             (cslot::IPC_BUFFER, ipc, CapRights::all(), 0),
             (cslot::FAULT, self.ep, CALL_ONLY, badge::make(badge::FAULT, id)),
         ];
-        let named = gifts
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (cslot::FIRST_NAMED + i as u64, g.src, g.rights, g.badge));
-        let mem = mem.map(|(d, s)| (d, s, CapRights::all(), 0));
-        for (d, src, rights, b) in fixed.into_iter().chain(named).chain(mem) {
+        let named = gifts.iter().enumerate().map(|(i, g)| {
+            let src = if g.src == 0 { mem } else { g.src };
+            (cslot::FIRST_NAMED + i as u64, src, g.rights, g.badge)
+        });
+        for (d, src, rights, b) in fixed.into_iter().chain(named) {
             let r = if b != 0 {
                 dst(d).mint(&path(src), rights, b)
             } else {

@@ -73,12 +73,12 @@ pub fn channel(project: &Project) -> Result<()> {
 /// program's page fault is reported the same way; the victim and its
 /// client go on and finish their 50 calls.
 pub fn isolation(project: &Project) -> Result<()> {
-    let slots = 4096 - 7 - 2; // all but the null slot, the fixed caps, log and rom
+    let slots = 4096 - 7 - 3; // all but the null slot, the fixed caps, log, rom and mem
     let want = [
         format!(
             "attacker| guessed slots: {slots} refused ({slots} invalid capability), 0 succeeded"
         ),
-        "attacker| the victim's channel slot 18: call refused with Some(InvalidCapability)".into(),
+        "attacker| the victim's channel slot 19: call refused with Some(InvalidCapability)".into(),
         "attacker| rom/no-such-module: NotFound".into(),
         "moe: `rom/nedtest attack` crashed: cap fault on cptr 0x10000000000".into(),
         "ned     | attacker: crashed".into(),

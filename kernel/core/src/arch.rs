@@ -26,4 +26,9 @@ pub trait Arch {
     fn irq_set_masked(&mut self, irq: u32, masked: bool);
     /// Interrupt controller: edge (true) or level (false) triggering.
     fn irq_set_edge(&mut self, irq: u32, edge: bool);
+    /// The TCB whose FP/SIMD state area is `fpu` is being destroyed: the
+    /// layer must not save into it any more.
+    fn fpu_forget(&mut self, fpu: *mut crate::FpuState) {
+        let _ = fpu;
+    }
 }

@@ -350,6 +350,7 @@ impl<A: Arch> Kernel<A> {
             irq_state: [IrqState::Inactive; MAX_IRQS],
             num_irqs: cfg.num_irqs,
             debug_tcbs: 0,
+            space_epoch: 0,
         };
         k.asid_table[0] = pool;
         const _: () = assert!(ROOT_ASID >> ASID_POOL_INDEX_BITS == 0);

@@ -121,6 +121,12 @@ impl<A: Arch> Kernel<A> {
     /// `is_final`: no other cap names the object. The last cap to a CNode
     /// or TCB becomes a zombie whose parent is the slot `parent`.
     fn finalise_cap(&mut self, cap: Cap, is_final: bool, parent: u64) -> Finalised {
+        if matches!(
+            cap,
+            Cap::VSpace { .. } | Cap::AsidPool { .. } | Cap::Tcb { .. } | Cap::Zombie { .. }
+        ) {
+            self.space_changed();
+        }
         match cap {
             Cap::Endpoint { ptr, .. } => {
                 if is_final {
@@ -163,6 +169,7 @@ impl<A: Arch> Kernel<A> {
                 self.unbind_notification(t);
                 self.suspend(t);
                 self.debug_unlink(t);
+                self.arch.fpu_forget(&raw mut t.get().fpu);
                 Finalised::Zombie(Cap::Zombie {
                     kind: ZombieKind::Tcb,
                     radix: 0,

@@ -50,6 +50,7 @@ mod cnode;
 mod cspace;
 mod delete;
 mod error;
+mod fastpath;
 mod fault;
 mod ipc;
 mod irq;
@@ -106,6 +107,10 @@ pub struct Kernel<A: Arch> {
     num_irqs: u32,
     /// Head of the list of every TCB (for diagnostics).
     debug_tcbs: u64,
+    /// Bumped whenever a thread's address space may have changed (a cap
+    /// finalised, a TCB's space set, an ASID assigned), so the exit path
+    /// can skip looking the VSpace up again for the thread it just ran.
+    space_epoch: u64,
 }
 
 impl<A: Arch> Kernel<A> {
@@ -133,6 +138,21 @@ impl<A: Arch> Kernel<A> {
             return None;
         }
         self.thread_vspace(self.cur)
+    }
+
+    /// An identifier of the current thread (its TCB's address).
+    pub fn current_id(&self) -> u64 {
+        self.cur.0
+    }
+
+    /// See the `space_epoch` field: equal values mean no thread's VSpace
+    /// changed in between.
+    pub fn space_epoch(&self) -> u64 {
+        self.space_epoch
+    }
+
+    pub(crate) fn space_changed(&mut self) {
+        self.space_epoch = self.space_epoch.wrapping_add(1);
     }
 
     /// Whether the idle thread is current.

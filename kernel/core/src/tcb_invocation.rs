@@ -244,6 +244,7 @@ impl<A: Arch> Kernel<A> {
             target.get().mcp = mcp;
         }
         if let Some(space) = tc.space {
+            self.space_changed();
             for (i, (cap, src)) in [(TCB_CTABLE, space.croot), (TCB_VTABLE, space.vroot)] {
                 let root = target.slot(i);
                 self.cte_delete(root);

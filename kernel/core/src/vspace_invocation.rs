@@ -327,6 +327,7 @@ impl<A: Arch> Kernel<A> {
             return Err(SyscallError::DeleteFirst);
         };
         self.set_thread_state(inv.thread, ThreadState::Restart);
+        self.space_changed();
         let asid = asid_base + i;
         vslot.set_cap(Cap::VSpace { asid: Some(asid), ptr: vspace });
         table.get()[i as usize] = vspace;

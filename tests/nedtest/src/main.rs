@@ -107,11 +107,12 @@ fn probe(cptr: u64) -> Result<(), (Error, Error)> {
 }
 
 fn attack() -> i64 {
-    let named: [u64; 2] = [env::get("log"), env::get("rom")].map(|c| c.map_or(0, |c| c.slot));
+    let page = env::page();
+    let mine = |s: u64| page.is_some_and(|p| p.caps().any(|c| c.slot == s));
     let (mut refused, mut succeeded) = (0u64, 0u64);
     let mut kinds = [0u64; 12];
     for s in slot::FAULT + 1..slot::END {
-        if named.contains(&s) {
+        if mine(s) {
             continue;
         }
         match probe(s) {
@@ -129,9 +130,9 @@ fn attack() -> i64 {
         "guessed slots: {refused} refused ({} invalid capability), {succeeded} succeeded",
         kinds[Error::InvalidCapability as usize]
     );
-    // The victim keeps its channel in the first named slot after log and
-    // rom; here that slot is empty.
-    let victims = slot::FIRST_NAMED + 2;
+    // The victim keeps its channel in the first named slot after log, rom
+    // and mem; here that slot is empty.
+    let victims = slot::FIRST_NAMED + 3;
     let ep: cap::Endpoint = sel4::CPtr::from_bits(victims).cast();
     sel4::with_ipc_buffer_mut(|b| b.msg_regs_mut()[0] = 1);
     let r = ep.call(MessageInfo::new(1, 0, 0, 1));

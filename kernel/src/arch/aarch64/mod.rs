@@ -89,10 +89,17 @@ pub struct Aarch64 {
     gic: gic::Gic,
     vmids: vm::Vmids,
     timer_irq: u32,
-    /// Whether lower ELs may use FP now (their registers are live).
-    fpu_live: bool,
-    /// The FP state of the thread that entered the kernel this time.
-    entry_fpu: *mut kernel_core::FpuState,
+    /// The thread whose FP/SIMD state is in the registers (null: none).
+    /// It stays there across kernel entries and switches; another thread's
+    /// first FP use traps, saves it and loads that thread's (lazy FP).
+    fpu_owner: *mut kernel_core::FpuState,
+    /// Whether lower-EL FP use traps now (CPTR_EL2.TFP).
+    fpu_trapped: bool,
+    /// The thread the last exit ran, and the kernel's space epoch then: if
+    /// both are unchanged, so are its VSpace and FP trap, and the exit goes
+    /// straight back.
+    last_thread: u64,
+    last_epoch: u64,
 }
 
 impl Aarch64 {
@@ -113,8 +120,10 @@ impl Aarch64 {
             gic,
             vmids: vm::Vmids::new(),
             timer_irq: p.hyp_timer_irq,
-            fpu_live: false,
-            entry_fpu: core::ptr::null_mut(),
+            fpu_owner: core::ptr::null_mut(),
+            fpu_trapped: true,
+            last_thread: 0,
+            last_epoch: 0,
         }
     }
 
@@ -158,6 +167,40 @@ impl Arch for Aarch64 {
     fn irq_set_edge(&mut self, irq: u32, edge: bool) {
         self.gic.set_edge(irq, edge);
     }
+    fn fpu_forget(&mut self, fpu: *mut kernel_core::FpuState) {
+        if self.fpu_owner == fpu {
+            self.fpu_owner = core::ptr::null_mut();
+        }
+        // The TCB may be made again at the same address: never take the
+        // fast exit for it on the strength of an old visit.
+        self.last_thread = 0;
+    }
+}
+
+impl Aarch64 {
+    /// Lower-EL FP use traps (true) or not, written only on change.
+    fn set_fpu_trap(&mut self, trap: bool) {
+        if self.fpu_trapped != trap {
+            self.fpu_trapped = trap;
+            vm::trap_fpu(trap);
+        }
+    }
+
+    /// The current thread's first FP use: the registers become its own.
+    pub(crate) fn fpu_take(&mut self, fpu: *mut kernel_core::FpuState) {
+        if self.fpu_owner != fpu {
+            self.set_fpu_trap(false);
+            if !self.fpu_owner.is_null() {
+                // SAFETY: the owner's FP state area in its TCB, which
+                // `fpu_forget` keeps from being stale.
+                unsafe { fpu_save(self.fpu_owner) };
+            }
+            // SAFETY: the current thread's FP state area in its TCB.
+            unsafe { fpu_restore(fpu) };
+            self.fpu_owner = fpu;
+        }
+        self.set_fpu_trap(false);
+    }
 }
 
 type K = Kernel<Aarch64>;
@@ -182,21 +225,17 @@ fn kernel() -> &'static mut K {
     unsafe { (*core::ptr::addr_of_mut!(KERNEL)).assume_init_mut() }
 }
 
-/// Records the entering thread and saves its FP registers if live.
-fn enter(k: &mut K) {
-    let fpu = k.current_fpu();
-    let a = k.arch();
-    a.entry_fpu = fpu;
-    if a.fpu_live {
-        // SAFETY: the entering thread's FP state area in its TCB; it is the
-        // thread whose registers are live.
-        unsafe { fpu_save(fpu) };
-    }
-}
-
 /// Runs the current thread (or idles until there is one).
 fn leave() -> ! {
     let k = kernel();
+    let (cur, epoch) = (k.current_id(), k.space_epoch());
+    let ctx = k.current_context();
+    let a = k.arch();
+    if cur == a.last_thread && epoch == a.last_epoch {
+        // SAFETY: the current thread's context, filled by the core; its
+        // VSpace and FP trap are as the last exit set them.
+        unsafe { restore_user(ctx) }
+    }
     if k.current_is_idle() {
         idle(k)
     }
@@ -209,12 +248,11 @@ fn leave() -> ! {
         leave()
     };
     let fpu = k.current_fpu();
-    let ctx = k.current_context();
     let a = k.arch();
     a.vmids.switch_to(root, asid);
-    let keep = a.fpu_live && fpu == a.entry_fpu;
-    a.fpu_live = keep;
-    vm::trap_fpu(!keep);
+    a.set_fpu_trap(fpu != a.fpu_owner);
+    a.last_thread = cur;
+    a.last_epoch = epoch;
     // SAFETY: the current thread's context, filled by the core.
     unsafe { restore_user(ctx) }
 }
@@ -223,8 +261,7 @@ fn leave() -> ! {
 /// over on a fresh stack, so this never returns.
 fn idle(k: &mut K) -> ! {
     let a = k.arch();
-    a.fpu_live = false;
-    vm::trap_fpu(true);
+    a.last_thread = 0;
     loop {
         // SAFETY: unmasking IRQs at EL2 only while idle; the handler never
         // returns here.

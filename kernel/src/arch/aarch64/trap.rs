@@ -2,8 +2,9 @@
 //! events. Each handler finishes with `leave`, which runs whatever thread
 //! the core made current.
 
-use super::{enter, fpu_restore, kernel, leave, vm};
+use super::{kernel, leave};
 use core::arch::asm;
+use sel4_sys::Syscall;
 
 /// ESR_EL2 exception classes taken from EL0.
 const EC_FP: u64 = 0x07;
@@ -32,23 +33,23 @@ extern "C" fn user_sync() -> ! {
     let esr = esr();
     let ec = esr >> 26;
     if ec == EC_FP {
-        // First FP use since the thread was switched in: load its state.
+        // The thread's first FP use since another thread's: load its state.
         let fpu = k.current_fpu();
-        vm::trap_fpu(false);
-        // SAFETY: the current thread's FP state area in its TCB; FP access
-        // is no longer trapped.
-        unsafe { fpu_restore(fpu) };
-        let a = k.arch();
-        a.fpu_live = true;
-        a.entry_fpu = fpu;
+        k.arch().fpu_take(fpu);
         leave()
     }
-    enter(k);
     match ec {
         EC_SVC64 => {
             // SAFETY: the context was saved by the vector just now.
             let number = unsafe { (*k.current_context()).regs[7] };
-            k.handle_syscall(number)
+            let fast = match number as i64 {
+                n if n == Syscall::Call as i64 => k.fastpath_call(),
+                n if n == Syscall::ReplyRecv as i64 => k.fastpath_reply_recv(),
+                _ => false,
+            };
+            if !fast {
+                k.handle_syscall(number)
+            }
         }
         EC_IABT_LOWER | EC_DABT_LOWER => k.handle_vm_fault(far(), ec == EC_IABT_LOWER, esr),
         _ => k.handle_user_exception(ec, esr & 0x1ff_ffff),
@@ -73,7 +74,6 @@ fn irqs() {
 /// An interrupt while a user thread ran.
 #[unsafe(no_mangle)]
 extern "C" fn user_irq() -> ! {
-    enter(kernel());
     irqs();
     leave()
 }
@@ -90,7 +90,6 @@ extern "C" fn idle_irq() -> ! {
 #[unsafe(no_mangle)]
 extern "C" fn user_serror() -> ! {
     let k = kernel();
-    enter(k);
     let esr = esr();
     k.handle_user_exception(esr >> 26, esr & 0x1ff_ffff);
     leave()

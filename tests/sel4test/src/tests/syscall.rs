@@ -146,7 +146,7 @@ fn short_reply(env: &mut Env) -> TestResult {
 
 fn numbers(env: &mut Env) -> TestResult {
     let fault_ep = env.endpoint()?.bits();
-    let list = [0, 1, (-12i64) as u64, i64::MIN as u64];
+    let list = [0, 1, (-13i64) as u64, i64::MIN as u64];
     let t = env.spawn(Spawn::new(h_syscalls).args(list).fault_ep(fault_ep))?;
     for n in list {
         let f = fault(env, fault_ep)?;

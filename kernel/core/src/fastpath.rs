@@ -1,0 +1,142 @@
+//! The IPC fast path (seL4's `fastpath_call` and `fastpath_reply_recv`):
+//! `Call` to a server already waiting, and `ReplyRecv` answering a caller
+//! and waiting again, in the common case: a message of at most four words
+//! in registers, no caps, the other thread ready to run at once with no
+//! more urgent thread waiting. Each function checks every condition first
+//! and changes nothing when one fails (the slow path then does the whole
+//! job), else does exactly what the slow path would, without the general
+//! machinery: the message is copied register to register and the kernel
+//! switches straight to the other thread.
+
+use crate::cap::Cap;
+use crate::cdt::{cte_insert, setup_reply_master, unlink_and_clear};
+use crate::cspace::lookup_cap;
+use crate::object::{EpRef, EpState, NtfnRef, NtfnState};
+use crate::registers::{
+    CAP_REGISTER, MSG_INFO_REGISTER, MSG_REGISTER_BASE, N_MSG_REGISTERS, message_info,
+};
+use crate::sched::SchedulerAction;
+use crate::tcb::{TCB_CALLER, TCB_REPLY, TcbRef, ThreadState};
+use crate::{Arch, Kernel};
+use sel4_sys::MessageInfo;
+
+/// Copies `len` message registers and the message info from `from`'s
+/// registers to `to`'s, with `badge`.
+fn copy_message(from: TcbRef, to: TcbRef, info: MessageInfo, badge: u64) {
+    let len = info.length() as usize;
+    let src = from.get().context.regs;
+    let dst = &mut to.get().context.regs;
+    dst[MSG_REGISTER_BASE..MSG_REGISTER_BASE + len]
+        .copy_from_slice(&src[MSG_REGISTER_BASE..MSG_REGISTER_BASE + len]);
+    dst[MSG_INFO_REGISTER] = MessageInfo::new(info.label(), 0, 0, len as u64).0;
+    dst[CAP_REGISTER] = badge;
+}
+
+impl<A: Arch> Kernel<A> {
+    /// The message info of the current thread's syscall, if it suits the
+    /// fast path (no caps, registers only).
+    fn fast_message(&self) -> Option<MessageInfo> {
+        let info = message_info(self.cur.get().context.regs[MSG_INFO_REGISTER]);
+        (info.extra_caps() == 0 && info.length() <= N_MSG_REGISTERS).then_some(info)
+    }
+
+    /// `Call` on the fast path; `false` if the slow path must run (nothing
+    /// was changed then).
+    pub fn fastpath_call(&mut self) -> bool {
+        let cur = self.cur;
+        if cur == self.idle || self.action != SchedulerAction::ResumeCurrent {
+            return false;
+        }
+        let Some(info) = self.fast_message() else { return false };
+        let cptr = cur.get().context.regs[CAP_REGISTER];
+        let Ok(Cap::Endpoint { ptr, badge, rights }) = lookup_cap(cur, cptr) else {
+            return false;
+        };
+        if !rights.can_write() || !(rights.can_grant() || rights.can_grant_reply()) {
+            return false;
+        }
+        let ep = EpRef(ptr);
+        if ep.get().state() != EpState::Recv {
+            return false;
+        }
+        let dest = TcbRef(ep.get().queue().head);
+        if dest.get().priority < cur.get().priority
+            || dest.slot(TCB_CALLER).cap() != Cap::Null
+            || self.thread_vspace(dest).is_none()
+        {
+            return false;
+        }
+
+        // The receiver leaves the endpoint's queue and gets the message.
+        let q = ep.get().queue().ep_dequeue(dest);
+        let e = ep.get();
+        e.set_queue(q);
+        if q.head == 0 {
+            e.set_state(EpState::Idle);
+        }
+        copy_message(cur, dest, info, badge);
+        // The caller waits for the reply; the receiver holds the reply cap.
+        let reply_can_grant = dest.get().blocking_can_grant;
+        let c = cur.get();
+        c.fault_ip = c.context.pc.wrapping_sub(4);
+        c.state = ThreadState::BlockedOnReply;
+        setup_reply_master(cur);
+        let reply =
+            crate::cap::Cap::Reply { master: false, can_grant: reply_can_grant, tcb: cur.0 };
+        cte_insert(reply, cur.slot(TCB_REPLY), dest.slot(TCB_CALLER));
+        dest.get().state = ThreadState::Running;
+        self.cur = dest;
+        true
+    }
+
+    /// `ReplyRecv` on the fast path; `false` if the slow path must run
+    /// (nothing was changed then).
+    pub fn fastpath_reply_recv(&mut self) -> bool {
+        let cur = self.cur;
+        if cur == self.idle || self.action != SchedulerAction::ResumeCurrent {
+            return false;
+        }
+        let Some(info) = self.fast_message() else { return false };
+        let cptr = cur.get().context.regs[CAP_REGISTER];
+        let Ok(Cap::Endpoint { ptr, rights, .. }) = lookup_cap(cur, cptr) else {
+            return false;
+        };
+        let ep = EpRef(ptr);
+        if !rights.can_read() || ep.get().state() == EpState::Send {
+            return false;
+        }
+        if let Some(n) = NtfnRef::link(cur.get().bound_notification)
+            && n.get().state() == NtfnState::Active
+        {
+            return false;
+        }
+        let caller_slot = cur.slot(TCB_CALLER);
+        let Cap::Reply { master: false, tcb, .. } = caller_slot.cap() else { return false };
+        let caller = TcbRef(tcb);
+        if caller.state() != ThreadState::BlockedOnReply
+            || caller.get().fault.is_some()
+            || self.highest_prio().is_some_and(|p| p > caller.get().priority)
+            || self.thread_vspace(caller).is_none()
+        {
+            return false;
+        }
+
+        // The server waits on the endpoint.
+        let c = cur.get();
+        c.fault_ip = c.context.pc.wrapping_sub(4);
+        c.state = ThreadState::BlockedOnReceive;
+        c.blocking_object = ep.0;
+        c.blocking_can_grant = rights.can_grant();
+        let q = ep.get().queue().ep_append(cur);
+        let e = ep.get();
+        e.set_queue(q);
+        e.set_state(EpState::Recv);
+        // The reply cap is used up (a non-master reply cap has nothing to
+        // finalise); the caller gets the message and runs.
+        unlink_and_clear(caller_slot);
+        copy_message(cur, caller, info, 0);
+        caller.get().state = ThreadState::Running;
+        self.cur = caller;
+        true
+    }
+}
