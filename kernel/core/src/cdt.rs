@@ -170,7 +170,7 @@ pub(crate) fn unlink_and_clear(slot: SlotRef) {
 /// `setupReplyMaster`).
 pub(crate) fn setup_reply_master(t: TcbRef) {
     let slot = t.slot(TCB_REPLY);
-    if slot.cap() == Cap::Null {
+    if matches!(&slot.get().cap, Cap::Null) {
         *slot.get() = Cte {
             cap: Cap::Reply { master: true, can_grant: true, tcb: t.0 },
             mdb: Mdb { prev: 0, next: 0, revocable: true, first_badged: true },

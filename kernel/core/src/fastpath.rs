@@ -8,31 +8,67 @@
 //! machinery: the message is copied register to register and the kernel
 //! switches straight to the other thread.
 
-use crate::cap::Cap;
-use crate::cdt::{cte_insert, setup_reply_master, unlink_and_clear};
-use crate::cspace::lookup_cap;
+use crate::cap::{Cap, Cte, Mdb, SlotRef, mask};
+use crate::cdt::{setup_reply_master, unlink_and_clear};
 use crate::object::{EpRef, EpState, NtfnRef, NtfnState};
 use crate::registers::{
     CAP_REGISTER, MSG_INFO_REGISTER, MSG_REGISTER_BASE, N_MSG_REGISTERS, message_info,
 };
 use crate::sched::SchedulerAction;
-use crate::tcb::{TCB_CALLER, TCB_REPLY, TcbRef, ThreadState};
+use crate::tcb::{TCB_CALLER, TCB_CTABLE, TCB_REPLY, TCB_VTABLE, TcbRef, ThreadState};
 use crate::{Arch, Kernel};
 use sel4_sys::MessageInfo;
+
+/// The slot `cptr` names in `thread`'s CSpace, as `lookup_slot` finds it,
+/// or `None` where that would fail. Caps are matched in place: copying
+/// them whole costs more than the rest of the lookup.
+fn lookup_fast(thread: TcbRef, cptr: u64) -> Option<SlotRef> {
+    let mut node = thread.slot(TCB_CTABLE);
+    let mut n_bits = 64u64;
+    loop {
+        let Cap::CNode { radix, guard_size, ptr, guard } = &node.get().cap else { return None };
+        let (radix, guard_size) = (*radix as u64, *guard_size as u64);
+        let level = radix + guard_size;
+        if level == 0 || level > n_bits {
+            return None;
+        }
+        let found =
+            if guard_size == 0 { 0 } else { (cptr >> (n_bits - guard_size)) & mask(guard_size) };
+        if found != *guard {
+            return None;
+        }
+        let slot = SlotRef::at(*ptr, (cptr >> (n_bits - level)) & mask(radix));
+        n_bits -= level;
+        if n_bits == 0 || !matches!(&slot.get().cap, Cap::CNode { .. }) {
+            return Some(slot);
+        }
+        node = slot;
+    }
+}
 
 /// Copies `len` message registers and the message info from `from`'s
 /// registers to `to`'s, with `badge`.
 fn copy_message(from: TcbRef, to: TcbRef, info: MessageInfo, badge: u64) {
     let len = info.length() as usize;
-    let src = from.get().context.regs;
+    // Register by register: the sender's array is never copied whole.
+    for i in MSG_REGISTER_BASE..MSG_REGISTER_BASE + len {
+        let v = from.get().context.regs[i];
+        to.get().context.regs[i] = v;
+    }
     let dst = &mut to.get().context.regs;
-    dst[MSG_REGISTER_BASE..MSG_REGISTER_BASE + len]
-        .copy_from_slice(&src[MSG_REGISTER_BASE..MSG_REGISTER_BASE + len]);
     dst[MSG_INFO_REGISTER] = MessageInfo::new(info.label(), 0, 0, len as u64).0;
     dst[CAP_REGISTER] = badge;
 }
 
 impl<A: Arch> Kernel<A> {
+    /// Whether `t`'s VSpace is valid (`thread_vspace(t).is_some()`).
+    fn vspace_ok(&self, t: TcbRef) -> bool {
+        match &t.slot(TCB_VTABLE).get().cap {
+            Cap::VSpace { asid: Some(asid), ptr } => self.find_vspace_for_asid(*asid) == Ok(*ptr),
+            _ => false,
+        }
+    }
+
     /// The message info of the current thread's syscall, if it suits the
     /// fast path (no caps, registers only).
     fn fast_message(&self) -> Option<MessageInfo> {
@@ -49,9 +85,9 @@ impl<A: Arch> Kernel<A> {
         }
         let Some(info) = self.fast_message() else { return false };
         let cptr = cur.get().context.regs[CAP_REGISTER];
-        let Ok(Cap::Endpoint { ptr, badge, rights }) = lookup_cap(cur, cptr) else {
-            return false;
-        };
+        let Some(slot) = lookup_fast(cur, cptr) else { return false };
+        let Cap::Endpoint { ptr, badge, rights } = &slot.get().cap else { return false };
+        let (ptr, badge, rights) = (*ptr, *badge, *rights);
         if !rights.can_write() || !(rights.can_grant() || rights.can_grant_reply()) {
             return false;
         }
@@ -61,8 +97,8 @@ impl<A: Arch> Kernel<A> {
         }
         let dest = TcbRef(ep.get().queue().head);
         if dest.get().priority < cur.get().priority
-            || dest.slot(TCB_CALLER).cap() != Cap::Null
-            || self.thread_vspace(dest).is_none()
+            || !matches!(&dest.slot(TCB_CALLER).get().cap, Cap::Null)
+            || !self.vspace_ok(dest)
         {
             return false;
         }
@@ -81,9 +117,17 @@ impl<A: Arch> Kernel<A> {
         c.fault_ip = c.context.pc.wrapping_sub(4);
         c.state = ThreadState::BlockedOnReply;
         setup_reply_master(cur);
-        let reply =
-            crate::cap::Cap::Reply { master: false, can_grant: reply_can_grant, tcb: cur.0 };
-        cte_insert(reply, cur.slot(TCB_REPLY), dest.slot(TCB_CALLER));
+        // cte_insert of a reply cap after its master (never revocable).
+        let (master, caller_slot) = (cur.slot(TCB_REPLY), dest.slot(TCB_CALLER));
+        let next = master.get().mdb.next;
+        *caller_slot.get() = Cte {
+            cap: Cap::Reply { master: false, can_grant: reply_can_grant, tcb: cur.0 },
+            mdb: Mdb { prev: master.0, next, revocable: false, first_badged: false },
+        };
+        master.get().mdb.next = caller_slot.0;
+        if let Some(n) = SlotRef::link(next) {
+            n.get().mdb.prev = caller_slot.0;
+        }
         dest.get().state = ThreadState::Running;
         self.cur = dest;
         true
@@ -98,10 +142,9 @@ impl<A: Arch> Kernel<A> {
         }
         let Some(info) = self.fast_message() else { return false };
         let cptr = cur.get().context.regs[CAP_REGISTER];
-        let Ok(Cap::Endpoint { ptr, rights, .. }) = lookup_cap(cur, cptr) else {
-            return false;
-        };
-        let ep = EpRef(ptr);
+        let Some(slot) = lookup_fast(cur, cptr) else { return false };
+        let Cap::Endpoint { ptr, rights, .. } = &slot.get().cap else { return false };
+        let (ep, rights) = (EpRef(*ptr), *rights);
         if !rights.can_read() || ep.get().state() == EpState::Send {
             return false;
         }
@@ -111,12 +154,12 @@ impl<A: Arch> Kernel<A> {
             return false;
         }
         let caller_slot = cur.slot(TCB_CALLER);
-        let Cap::Reply { master: false, tcb, .. } = caller_slot.cap() else { return false };
-        let caller = TcbRef(tcb);
+        let Cap::Reply { master: false, tcb, .. } = &caller_slot.get().cap else { return false };
+        let caller = TcbRef(*tcb);
         if caller.state() != ThreadState::BlockedOnReply
             || caller.get().fault.is_some()
             || self.highest_prio().is_some_and(|p| p > caller.get().priority)
-            || self.thread_vspace(caller).is_none()
+            || !self.vspace_ok(caller)
         {
             return false;
         }

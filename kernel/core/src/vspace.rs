@@ -154,10 +154,11 @@ impl<A: Arch> Kernel<A> {
     /// `t`'s VSpace root and ASID, if its VSpace cap is valid and the ASID
     /// still names it (seL4's `setVMRoot` check).
     pub(crate) fn thread_vspace(&self, t: TcbRef) -> Option<(u64, u16)> {
-        let Cap::VSpace { asid: Some(asid), ptr } = t.slot(TCB_VTABLE).cap() else {
+        // Matched in place: copying the cap whole costs a memcpy.
+        let Cap::VSpace { asid: Some(asid), ptr } = &t.slot(TCB_VTABLE).get().cap else {
             return None;
         };
-        (self.find_vspace_for_asid(asid) == Ok(ptr)).then_some((ptr, asid))
+        (self.find_vspace_for_asid(*asid) == Ok(*ptr)).then_some((*ptr, *asid))
     }
 
     /// Removes the mapping of the frame at `paddr` at `vaddr` in `asid`'s
