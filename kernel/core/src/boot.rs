@@ -351,6 +351,7 @@ impl<A: Arch> Kernel<A> {
             num_irqs: cfg.num_irqs,
             debug_tcbs: 0,
             space_epoch: 0,
+            vspace_hint: (0, 0, 0, 0),
         };
         k.asid_table[0] = pool;
         const _: () = assert!(ROOT_ASID >> ASID_POOL_INDEX_BITS == 0);

@@ -61,12 +61,18 @@ fn copy_message(from: TcbRef, to: TcbRef, info: MessageInfo, badge: u64) {
 }
 
 impl<A: Arch> Kernel<A> {
-    /// Whether `t`'s VSpace is valid (`thread_vspace(t).is_some()`).
-    fn vspace_ok(&self, t: TcbRef) -> bool {
-        match &t.slot(TCB_VTABLE).get().cap {
-            Cap::VSpace { asid: Some(asid), ptr } => self.find_vspace_for_asid(*asid) == Ok(*ptr),
-            _ => false,
+    /// Whether `t`'s VSpace is valid (`thread_vspace(t).is_some()`); if so,
+    /// remembers it for the exit to `t`.
+    fn vspace_ok(&mut self, t: TcbRef) -> bool {
+        let Cap::VSpace { asid: Some(asid), ptr } = &t.slot(TCB_VTABLE).get().cap else {
+            return false;
+        };
+        let (asid, ptr) = (*asid, *ptr);
+        let ok = self.find_vspace_for_asid(asid) == Ok(ptr);
+        if ok {
+            self.vspace_hint = (t.0, self.space_epoch, ptr, asid);
         }
+        ok
     }
 
     /// The message info of the current thread's syscall, if it suits the

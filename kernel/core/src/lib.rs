@@ -111,6 +111,10 @@ pub struct Kernel<A: Arch> {
     /// finalised, a TCB's space set, an ASID assigned), so the exit path
     /// can skip looking the VSpace up again for the thread it just ran.
     space_epoch: u64,
+    /// The last VSpace found valid: thread, space epoch then, root, ASID.
+    /// The fast path fills it for the thread it switches to, so the exit
+    /// need not look it up again.
+    vspace_hint: (u64, u64, u64, u16),
 }
 
 impl<A: Arch> Kernel<A> {
@@ -133,11 +137,20 @@ impl<A: Arch> Kernel<A> {
     /// The stage-2 root table (physical address) and ASID of the current
     /// thread's VSpace; `None` for the idle thread or a thread without a
     /// valid VSpace.
-    pub fn current_vspace(&self) -> Option<(u64, u16)> {
+    #[inline(always)]
+    pub fn current_vspace(&mut self) -> Option<(u64, u16)> {
         if self.cur == self.idle {
             return None;
         }
-        self.thread_vspace(self.cur)
+        let h = self.vspace_hint;
+        if h.0 == self.cur.0 && h.1 == self.space_epoch {
+            return Some((h.2, h.3));
+        }
+        let v = self.thread_vspace(self.cur);
+        if let Some((root, asid)) = v {
+            self.vspace_hint = (self.cur.0, self.space_epoch, root, asid);
+        }
+        v
     }
 
     /// An identifier of the current thread (its TCB's address).

@@ -2,6 +2,7 @@
 //!
 //! - `entry`: `_start`, from bootstrap.
 //! - `vectors.S`: exception vectors, user register save and restore.
+//! - `memcpy.S`: the kernel's memcpy (word-sized copies in 16-byte steps).
 //! - `trap`: what each exception from a user thread becomes in the kernel
 //!   core (syscall, VM fault, user exception, IRQ, FP first use).
 //! - `vm`: stage-2 VSpaces, EL2 controls, TLB and cache maintenance.
@@ -25,6 +26,7 @@ use kernel_core::{Arch, Kernel};
 pub use platform::{Platform, discover};
 
 core::arch::global_asm!(include_str!("vectors.S"));
+core::arch::global_asm!(include_str!("memcpy.S"));
 
 core::arch::global_asm!(
     ".section .text.boot, \"ax\"",

@@ -37,8 +37,7 @@
     mrs x1, spsr_el2
     mrs x2, tpidr_el0
     stp x1, x2, [x0, #264]
-    mrs x1, tpidrro_el0
-    str x1, [x0, #280]
+    /* TPIDRRO_EL0 is read-only at EL0: the context's copy is current. */
     ldr x1, =__stack_top
     mov sp, x1
 .endm
