@@ -2,13 +2,15 @@
 //!
 //! It reads an L4Re-style modules.list, builds the bare-metal programs,
 //! compiles device trees, packs one bootable ELF image per entry, runs it in
-//! QEMU, fetches the Linux guest, and runs the QEMU tests. Every make target
-//! is one subcommand here; the help text below is the documentation.
+//! QEMU, fetches the Linux guest, runs the QEMU tests, and checks and draws
+//! ned boot scripts. Every make target is one subcommand here; the help
+//! text below is the documentation.
 
 mod bench;
 mod guest;
 mod image;
 mod modlist;
+mod ned;
 mod programs;
 mod project;
 mod qemu;
@@ -86,6 +88,45 @@ enum Cmd {
         #[arg(long)]
         list: bool,
     },
+    /// Check or draw ned boot scripts on the host, against a model of the
+    /// loader; nothing is built or booted.
+    Ned {
+        #[command(subcommand)]
+        cmd: NedCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum NedCmd {
+    /// Check boot scripts: syntax and type errors, programs missing from
+    /// rom/, and warnings for channels nobody serves or calls, caps a
+    /// program never looks up (read from its built ELF file) and caps left
+    /// without rights. Prints each as file:line:col with the source line,
+    /// then `FILE: N errors, M warnings`; fails if a script has an error.
+    Check {
+        /// The scripts, e.g. ned-scripts/test-channel.ned.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The modules.list entry whose rom/ the scripts see (default: the
+        /// first entry that lists the script; none: rom/ is not checked).
+        #[arg(long)]
+        entry: Option<String>,
+    },
+    /// Write a script's component graph (programs, channels, caps with
+    /// their rights, logs) as Graphviz DOT, and as SVG when `dot` is
+    /// installed; prints the paths written.
+    Graph {
+        /// The script, e.g. ned-scripts/test-channel.ned.
+        file: PathBuf,
+        /// The DOT file to write (default target/ned/<script name>.dot); the
+        /// SVG goes beside it.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The modules.list entry whose rom/ the script sees (default: the
+        /// first entry that lists the script).
+        #[arg(long)]
+        entry: Option<String>,
+    },
 }
 
 fn main() {
@@ -125,6 +166,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Test { names, list } => qemutest::run(&project, &names, list)?,
         Cmd::Bench { qemu_options, json } => bench::run(&project, &qemu_options, json)?,
+        Cmd::Ned { cmd: NedCmd::Check { files, entry } } => {
+            ned::check(&project, &files, entry.as_deref())?
+        }
+        Cmd::Ned { cmd: NedCmd::Graph { file, output, entry } } => {
+            ned::graph(&project, &file, output.as_deref(), entry.as_deref())?
+        }
     }
     Ok(())
 }

@@ -87,7 +87,7 @@ impl Project {
 
     /// Resolves an entry's modules, fetching the guest first when the entry
     /// needs its files and they are not there yet.
-    fn resolve(&self, entry: &str, check_only: bool) -> Result<Vec<Resolved>> {
+    pub fn resolve(&self, entry: &str, check_only: bool) -> Result<Vec<Resolved>> {
         let e = self.list.entry(entry)?;
         let needs_guest = guest::PROVIDES.iter().any(|f| e.mentions(f));
         if needs_guest && !check_only && !guest::present(&self.guest_dir()) {

@@ -311,12 +311,8 @@ fn flatten(ctx: &NativeCallContext, prefix: &str, m: Map, out: &mut Vec<(String,
             return err(ctx, "start: caps.mem must be L4.Env.ram(bytes), the program's memory");
         }
         if prefix.is_empty() && (k == "rom" || k == "log") {
-            return err(
-                ctx,
-                format!(
-                    "start: caps.{k}: every program gets `{k}`; set the log with the `log` key"
-                ),
-            );
+            let hint = if k == "log" { "; set the log with the `log` key" } else { "" };
+            return err(ctx, format!("start: caps.{k}: every program gets `{k}`{hint}"));
         }
         if v.is::<Cap>() {
             out.push((name, v.cast::<Cap>()));

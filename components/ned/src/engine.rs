@@ -73,7 +73,8 @@ impl<B: Backend + 'static> Ned<B> {
         }
         let mut ast = self.engine.compile(text).map_err(|e| {
             let (line, col) = line_col(e.position());
-            Diagnostic::error(Pos { file: file.into(), line, col }, e.err_type().to_string())
+            let msg = format!("syntax error: {}", e.err_type());
+            Diagnostic::error(Pos { file: file.into(), line, col }, msg)
         })?;
         ast.set_source(file.to_string());
         match self.engine.run_ast(&ast) {
@@ -174,10 +175,17 @@ impl<B: Backend + 'static> ModuleResolver for RomResolver<B> {
         let file = format!("rom/{name}");
         let text = self.shared.borrow_mut().backend.rom_text(&name);
         let Some(text) = text else {
-            return Err(Box::new(EvalAltResult::ErrorModuleNotFound(
-                format!("{path} (no module rom/{name})"),
-                pos,
-            )));
+            // Not `ErrorModuleNotFound`: Rhai replaces that one with its own,
+            // which says only the path.
+            let mods: Vec<String> = {
+                let mut st = self.shared.borrow_mut();
+                st.backend.rom_names().into_iter().filter(|n| n.ends_with(".rhai")).collect()
+            };
+            let mut msg = format!("import \"{path}\": no module rom/{name}");
+            if !mods.is_empty() {
+                msg += &format!(" (rom/ holds: {})", mods.join(", "));
+            }
+            return Err(Box::new(EvalAltResult::ErrorRuntime(msg.into(), pos)));
         };
         self.shared.borrow_mut().sources.push((file.clone(), text.clone()));
         let mut ast = engine.compile(&text).map_err(|e| {

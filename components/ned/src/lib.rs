@@ -25,6 +25,7 @@ extern crate alloc;
 mod api;
 pub mod diag;
 mod engine;
+pub mod model;
 mod value;
 
 pub use diag::{Diagnostic, Pos, Severity};
