@@ -245,12 +245,13 @@ impl Cap {
     /// Whether `b` names the same object as `self`, or (for untyped memory,
     /// frames and IRQ control) something inside it (seL4's `sameRegionAs`).
     pub fn same_region_as(&self, b: &Cap) -> bool {
-        match (*self, *b) {
+        // Matched by reference: copying two caps costs more than comparing.
+        match (self, b) {
             (Cap::Untyped { base, size_bits, .. }, b) if b.is_physical() => {
-                let a_top = base + mask(size_bits as u64);
+                let a_top = *base + mask(*size_bits as u64);
                 let b_base = b.obj_ptr();
                 let b_top = b_base.wrapping_add(mask(b.obj_size_bits()));
-                base <= b_base && b_top <= a_top && b_base <= b_top
+                *base <= b_base && b_top <= a_top && b_base <= b_top
             }
             (Cap::Endpoint { ptr: a, .. }, Cap::Endpoint { ptr: b, .. }) => a == b,
             (Cap::Notification { ptr: a, .. }, Cap::Notification { ptr: b, .. }) => a == b,
@@ -266,9 +267,9 @@ impl Cap {
                 Cap::Frame { paddr: bot_a, size_bits: sa, .. },
                 Cap::Frame { paddr: bot_b, size_bits: sb, .. },
             ) => {
-                let top_a = bot_a + mask(sa as u64);
-                let top_b = bot_b + mask(sb as u64);
-                bot_a <= bot_b && top_a >= top_b && bot_b <= top_b
+                let top_a = *bot_a + mask(*sa as u64);
+                let top_b = *bot_b + mask(*sb as u64);
+                bot_a <= bot_b && top_a >= top_b && *bot_b <= top_b
             }
             (Cap::PageTable { ptr: a, .. }, Cap::PageTable { ptr: b, .. }) => a == b,
             (Cap::VSpace { ptr: a, .. }, Cap::VSpace { ptr: b, .. }) => a == b,
@@ -282,7 +283,7 @@ impl Cap {
     /// Whether `b` names exactly the object `self` names (seL4's
     /// `sameObjectAs`): never for untyped memory or IRQ control.
     pub fn same_object_as(&self, b: &Cap) -> bool {
-        match (*self, *b) {
+        match (self, b) {
             (Cap::Untyped { .. } | Cap::IrqControl, _) => false,
             (
                 Cap::Frame { paddr: pa, size_bits: sa, device: da, .. },

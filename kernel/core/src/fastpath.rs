@@ -147,6 +147,16 @@ impl<A: Arch> Kernel<A> {
             return false;
         }
         let Some(info) = self.fast_message() else { return false };
+        // The caller first: a reply to a fault leaves here cheaply.
+        let caller_slot = cur.slot(TCB_CALLER);
+        let Cap::Reply { master: false, tcb, .. } = &caller_slot.get().cap else { return false };
+        let caller = TcbRef(*tcb);
+        if caller.state() != ThreadState::BlockedOnReply
+            || caller.get().fault.is_some()
+            || self.highest_prio().is_some_and(|p| p > caller.get().priority)
+        {
+            return false;
+        }
         let cptr = cur.get().context.regs[CAP_REGISTER];
         let Some(slot) = lookup_fast(cur, cptr) else { return false };
         let Cap::Endpoint { ptr, rights, .. } = &slot.get().cap else { return false };
@@ -159,14 +169,7 @@ impl<A: Arch> Kernel<A> {
         {
             return false;
         }
-        let caller_slot = cur.slot(TCB_CALLER);
-        let Cap::Reply { master: false, tcb, .. } = &caller_slot.get().cap else { return false };
-        let caller = TcbRef(*tcb);
-        if caller.state() != ThreadState::BlockedOnReply
-            || caller.get().fault.is_some()
-            || self.highest_prio().is_some_and(|p| p > caller.get().priority)
-            || !self.vspace_ok(caller)
-        {
+        if !self.vspace_ok(caller) {
             return false;
         }
 

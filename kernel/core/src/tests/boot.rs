@@ -16,7 +16,7 @@ fn walk(s: &Sys, vaddr: u64) -> (u64, u64) {
 
 #[test]
 fn root_thread_state() {
-    let s = Sys::bare();
+    let mut s = Sys::bare();
     let t = s.root.get();
     assert_eq!((t.priority, t.mcp), (255, 255));
     assert_eq!(t.context.pc, ENTRY);
