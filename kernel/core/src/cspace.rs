@@ -21,14 +21,15 @@ pub(crate) struct Resolved {
 /// Resolves the top `n_bits` of `cptr` starting at the CNode `node`
 /// (seL4's `resolveAddressBits`).
 pub(crate) fn resolve_address_bits(
-    node: Cap,
+    node: &Cap,
     cptr: u64,
     n_bits: u64,
 ) -> Result<Resolved, LookupFault> {
+    // Caps are read in place: copying them whole costs a memcpy each.
     let mut node = node;
     let mut n_bits = n_bits.min(64);
     loop {
-        let Cap::CNode { radix, guard_size, ptr, guard } = node else {
+        let &Cap::CNode { radix, guard_size, ptr, guard } = node else {
             return Err(LookupFault::InvalidRoot);
         };
         let (radix, guard_size) = (radix as u64, guard_size as u64);
@@ -57,7 +58,7 @@ pub(crate) fn resolve_address_bits(
             return Ok(Resolved { slot, bits_remaining: 0 });
         }
         n_bits -= level_bits;
-        node = slot.cap();
+        node = &slot.get().cap;
         if !matches!(node, Cap::CNode { .. }) {
             return Ok(Resolved { slot, bits_remaining: n_bits });
         }
@@ -66,8 +67,7 @@ pub(crate) fn resolve_address_bits(
 
 /// The slot `cptr` names in `thread`'s CSpace (seL4's `lookupSlot`).
 pub(crate) fn lookup_slot(thread: TcbRef, cptr: u64) -> Result<SlotRef, LookupFault> {
-    let root = thread.slot(TCB_CTABLE).cap();
-    resolve_address_bits(root, cptr, 64).map(|r| r.slot)
+    resolve_address_bits(&thread.slot(TCB_CTABLE).get().cap, cptr, 64).map(|r| r.slot)
 }
 
 /// The cap `cptr` names in `thread`'s CSpace (seL4's `lookupCap`).
@@ -93,7 +93,7 @@ pub(crate) fn lookup_slot_for_cnode_op(
     if !(1..=64).contains(&depth) {
         return Err(SyscallError::RangeError { min: 1, max: 64 });
     }
-    match resolve_address_bits(root, index, depth) {
+    match resolve_address_bits(&root, index, depth) {
         Err(lookup) => Err(SyscallError::FailedLookup { source: is_source, lookup }),
         Ok(Resolved { bits_remaining: 0, slot }) => Ok(slot),
         Ok(Resolved { bits_remaining, .. }) => Err(SyscallError::FailedLookup {
@@ -136,29 +136,29 @@ mod tests {
     #[test]
     fn resolves_through_levels() {
         let (root, inner, cap) = tables();
-        let r = resolve_address_bits(cap, 0b10_0101, 6).expect("one level");
+        let r = resolve_address_bits(&cap, 0b10_0101, 6).expect("one level");
         assert_eq!((r.slot.0, r.bits_remaining), (root.as_ptr() as u64 + 5 * 64, 0));
-        let r = resolve_address_bits(cap, 0b10_0011_01, 8).expect("two levels");
+        let r = resolve_address_bits(&cap, 0b10_0011_01, 8).expect("two levels");
         assert_eq!((r.slot.0, r.bits_remaining), (inner.as_ptr() as u64 + 64, 0));
         // Stops at a slot without a CNode, bits left over.
-        let r = resolve_address_bits(cap, 0b10_0101_11, 8).expect("stops");
+        let r = resolve_address_bits(&cap, 0b10_0101_11, 8).expect("stops");
         assert_eq!(r.bits_remaining, 2);
     }
 
     #[test]
     fn lookup_failures() {
         let (_root, _inner, cap) = tables();
-        assert_eq!(resolve_address_bits(Cap::Null, 0, 64).unwrap_err(), LookupFault::InvalidRoot);
+        assert_eq!(resolve_address_bits(&Cap::Null, 0, 64).unwrap_err(), LookupFault::InvalidRoot);
         assert_eq!(
-            resolve_address_bits(cap, 0b01_0101, 6).unwrap_err(),
+            resolve_address_bits(&cap, 0b01_0101, 6).unwrap_err(),
             LookupFault::GuardMismatch { bits_left: 6, guard_found: 0b10, bits_found: 2 }
         );
         assert_eq!(
-            resolve_address_bits(cap, 0b1, 1).unwrap_err(),
+            resolve_address_bits(&cap, 0b1, 1).unwrap_err(),
             LookupFault::GuardMismatch { bits_left: 1, guard_found: 0b10, bits_found: 2 }
         );
         assert_eq!(
-            resolve_address_bits(cap, 0b10_01, 4).unwrap_err(),
+            resolve_address_bits(&cap, 0b10_01, 4).unwrap_err(),
             LookupFault::DepthMismatch { bits_left: 4, bits_found: 6 }
         );
         assert_eq!(

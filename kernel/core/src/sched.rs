@@ -234,6 +234,7 @@ impl<A: Arch> Kernel<A> {
     }
 
     /// `Yield`: to the back of the queue (seL4's `handleYield`).
+    #[inline(never)] // keeps the syscall dispatcher small (its prologue is on every path)
     pub(crate) fn handle_yield(&mut self) {
         let t = self.cur;
         self.sched_dequeue(t);

@@ -108,6 +108,7 @@ impl<A: Arch> Kernel<A> {
 
     /// A send phase: `Send`, `NBSend` or `Call` on the cap in x0 (seL4's
     /// `handleInvocation`).
+    #[inline(never)] // keeps the syscall dispatcher small (its prologue is on every path)
     fn handle_invocation(&mut self, call: bool, block: bool) {
         let thread = self.cur;
         let info = message_info(thread.get().context.regs[MSG_INFO_REGISTER]);
@@ -215,6 +216,7 @@ impl<A: Arch> Kernel<A> {
     /// A receive phase: `Recv` or `NBRecv` on the cap in x0 (seL4's
     /// `handleRecv`). An endpoint needs Read; a notification needs Read and
     /// must not be bound to another thread.
+    #[inline(never)] // keeps the syscall dispatcher small (its prologue is on every path)
     fn handle_recv(&mut self, block: bool) {
         let thread = self.cur;
         let cptr = thread.get().context.regs[CAP_REGISTER];
@@ -249,10 +251,11 @@ impl<A: Arch> Kernel<A> {
 
     /// `Reply`: answers the thread whose reply cap is in the caller slot
     /// (seL4's `handleReply`); nothing when there is none.
+    #[inline(never)] // keeps the syscall dispatcher small (its prologue is on every path)
     fn handle_reply(&mut self) {
         let thread = self.cur;
         let slot = thread.slot(TCB_CALLER);
-        if let Cap::Reply { master: false, tcb, can_grant } = slot.cap()
+        if let &Cap::Reply { master: false, tcb, can_grant } = &slot.get().cap
             && tcb != thread.0
         {
             self.do_reply_transfer(thread, TcbRef(tcb), slot, can_grant);
@@ -274,6 +277,7 @@ impl<A: Arch> Kernel<A> {
 
     /// Prints every thread with its state and priority, the current one
     /// first (seL4's `debug_dumpScheduler`).
+    #[inline(never)] // keeps the syscall dispatcher small (its prologue is on every path)
     pub(crate) fn dump_scheduler(&mut self) {
         kprint!(self.arch, "kernel: threads:\n");
         self.print_thread(self.cur);

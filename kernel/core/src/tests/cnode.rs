@@ -256,7 +256,7 @@ fn guarded_cnode_addressing() {
     assert_eq!(r.unwrap_err(), (Error::FailedLookup, vec![0, 3, 1, 0]));
     // A full 64-bit lookup stops at the first slot without a CNode.
     let cptr = ((0b101 << 4) | 6) << 57;
-    let r = crate::cspace::resolve_address_bits(s.cap(g), cptr, 64).expect("resolves");
+    let r = crate::cspace::resolve_address_bits(&s.cap(g), cptr, 64).expect("resolves");
     assert_eq!(r.slot, SlotRef::at(ptr, 6));
     assert_eq!(r.bits_remaining, 57);
 }
