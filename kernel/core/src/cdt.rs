@@ -155,6 +155,7 @@ pub(crate) fn cte_swap(cap1: Cap, slot1: SlotRef, cap2: Cap, slot2: SlotRef) {
 
 /// Unlinks `slot` from the tree and empties it; its children become its
 /// parent's (seL4's `emptySlot`, without the post-deletion step).
+#[inline]
 pub(crate) fn unlink_and_clear(slot: SlotRef) {
     let mdb = slot.mdb();
     if let Some(p) = SlotRef::link(mdb.prev) {

@@ -11,9 +11,7 @@
 use crate::cap::{Cap, Cte, Mdb, SlotRef, mask};
 use crate::cdt::{setup_reply_master, unlink_and_clear};
 use crate::object::{EpRef, EpState, NtfnRef, NtfnState};
-use crate::registers::{
-    CAP_REGISTER, MSG_INFO_REGISTER, MSG_REGISTER_BASE, N_MSG_REGISTERS, message_info,
-};
+use crate::registers::{CAP_REGISTER, MSG_INFO_REGISTER, MSG_REGISTER_BASE, N_MSG_REGISTERS};
 use crate::sched::SchedulerAction;
 use crate::tcb::{TCB_CALLER, TCB_CTABLE, TCB_REPLY, TCB_VTABLE, TcbRef, ThreadState};
 use crate::{Arch, Kernel};
@@ -77,8 +75,10 @@ impl<A: Arch> Kernel<A> {
 
     /// The message info of the current thread's syscall, if it suits the
     /// fast path (no caps, registers only).
+    #[inline(always)]
     fn fast_message(&self) -> Option<MessageInfo> {
-        let info = message_info(self.cur.get().context.regs[MSG_INFO_REGISTER]);
+        // The raw word: a length that fits the registers needs no clamping.
+        let info = MessageInfo(self.cur.get().context.regs[MSG_INFO_REGISTER]);
         (info.extra_caps() == 0 && info.length() <= N_MSG_REGISTERS).then_some(info)
     }
 
@@ -122,9 +122,11 @@ impl<A: Arch> Kernel<A> {
         let c = cur.get();
         c.fault_ip = c.context.pc.wrapping_sub(4);
         c.state = ThreadState::BlockedOnReply;
-        setup_reply_master(cur);
-        // cte_insert of a reply cap after its master (never revocable).
         let (master, caller_slot) = (cur.slot(TCB_REPLY), dest.slot(TCB_CALLER));
+        if matches!(&master.get().cap, Cap::Null) {
+            setup_reply_master(cur);
+        }
+        // cte_insert of a reply cap after its master (never revocable).
         let next = master.get().mdb.next;
         *caller_slot.get() = Cte {
             cap: Cap::Reply { master: false, can_grant: reply_can_grant, tcb: cur.0 },

@@ -180,18 +180,19 @@ impl Arch for Aarch64 {
 }
 
 impl Aarch64 {
-    /// Lower-EL FP use traps (true) or not, written only on change.
-    fn set_fpu_trap(&mut self, trap: bool) {
+    /// Lower-EL FP use traps (true) or not, written only on change;
+    /// `sync` when the kernel uses FP itself right after.
+    fn set_fpu_trap(&mut self, trap: bool, sync: bool) {
         if self.fpu_trapped != trap {
             self.fpu_trapped = trap;
-            vm::trap_fpu(trap);
+            vm::trap_fpu(trap, sync);
         }
     }
 
     /// The current thread's first FP use: the registers become its own.
     pub(crate) fn fpu_take(&mut self, fpu: *mut kernel_core::FpuState) {
         if self.fpu_owner != fpu {
-            self.set_fpu_trap(false);
+            self.set_fpu_trap(false, true);
             if !self.fpu_owner.is_null() {
                 // SAFETY: the owner's FP state area in its TCB, which
                 // `fpu_forget` keeps from being stale.
@@ -201,7 +202,7 @@ impl Aarch64 {
             unsafe { fpu_restore(fpu) };
             self.fpu_owner = fpu;
         }
-        self.set_fpu_trap(false);
+        self.set_fpu_trap(false, false);
     }
 }
 
@@ -252,7 +253,7 @@ fn leave() -> ! {
     let fpu = k.current_fpu();
     let a = k.arch();
     a.vmids.switch_to(root, asid);
-    a.set_fpu_trap(fpu != a.fpu_owner);
+    a.set_fpu_trap(fpu != a.fpu_owner, false);
     a.last_thread = cur;
     a.last_epoch = epoch;
     // SAFETY: the current thread's context, filled by the core.

@@ -84,10 +84,19 @@ pub fn export_pmu() {
 }
 
 /// Traps (true) or allows (false) FP/SIMD use by lower ELs.
-pub fn trap_fpu(trap: bool) {
+/// Without `sync` the change takes effect at the next exception return
+/// (a context synchronization event), which is all the exit path needs;
+/// the kernel's own FP use (saving and loading FP state) needs `sync`.
+pub fn trap_fpu(trap: bool, sync: bool) {
     let v = CPTR_RES1 | if trap { CPTR_TFP } else { 0 };
-    // SAFETY: only changes whether lower-EL FP use traps.
-    unsafe { asm!("msr cptr_el2, {}", "isb", in(reg) v) };
+    // SAFETY: only changes whether FP use traps.
+    unsafe {
+        if sync {
+            asm!("msr cptr_el2, {}", "isb", in(reg) v)
+        } else {
+            asm!("msr cptr_el2, {}", in(reg) v)
+        }
+    };
 }
 
 /// Which ASID each VMID last served.
@@ -106,12 +115,13 @@ impl Vmids {
         let vmid = (asid & 0xff) as usize;
         let vttbr = root | (vmid as u64) << 48;
         // SAFETY: `root` is the physical address of a VSpace table the
-        // kernel core keeps valid while a thread runs in it.
-        unsafe { asm!("msr vttbr_el2, {}", "isb", in(reg) vttbr) };
+        // kernel core keeps valid while a thread runs in it. Stage 2 is
+        // used only below EL2: the exception return synchronizes the write.
+        unsafe { asm!("msr vttbr_el2, {}", in(reg) vttbr) };
         if !self.valid[vmid] || self.owner[vmid] != asid {
-            // SAFETY: with VTTBR naming this VMID, drop every stage-1+2
-            // entry tagged with it (left by a previous owner).
-            unsafe { asm!("dsb ishst", "tlbi vmalls12e1", "dsb ish", "isb") };
+            // SAFETY: with VTTBR naming this VMID (synchronized first), drop
+            // every stage-1+2 entry tagged with it (left by a previous owner).
+            unsafe { asm!("isb", "dsb ishst", "tlbi vmalls12e1", "dsb ish", "isb") };
             self.owner[vmid] = asid;
             self.valid[vmid] = true;
         }
