@@ -345,12 +345,12 @@ impl Cap {
     /// `isCapRevocable`): a newly badged endpoint or notification, an IRQ
     /// handler made by IRQ control, an untyped.
     pub fn is_revocable(derived: &Cap, src: &Cap) -> bool {
-        match (*derived, *src) {
+        match (derived, src) {
             (Cap::Endpoint { badge: a, .. }, Cap::Endpoint { badge: b, .. }) => a != b,
             (Cap::Endpoint { .. }, _) => true,
             (Cap::Notification { badge: a, .. }, Cap::Notification { badge: b, .. }) => a != b,
             (Cap::Notification { .. }, _) => true,
-            (Cap::IrqHandler { .. }, src) => src == Cap::IrqControl,
+            (Cap::IrqHandler { .. }, src) => matches!(src, Cap::IrqControl),
             (Cap::Untyped { .. }, _) => true,
             _ => false,
         }

@@ -82,13 +82,13 @@ pub(crate) fn derive_cap(slot: SlotRef, cap: Cap) -> SysResult<Cap> {
 /// in `src` (seL4's `cteInsert`). Copying an untyped with no children makes
 /// the original full, so that only the copy can be retyped.
 pub(crate) fn cte_insert(new: Cap, src: SlotRef, dest: SlotRef) {
-    let src_cap = src.cap();
+    // Caps compared in place: whole-cap copies cost a memcpy each.
     let src_mdb = src.mdb();
-    let revocable = Cap::is_revocable(&new, &src_cap);
+    let revocable = Cap::is_revocable(&new, &src.get().cap);
     if let (
-        Cap::Untyped { base: sb, size_bits: ss, device, .. },
-        Cap::Untyped { base: nb, size_bits: ns, .. },
-    ) = (src_cap, new)
+        &Cap::Untyped { base: sb, size_bits: ss, device, .. },
+        &Cap::Untyped { base: nb, size_bits: ns, .. },
+    ) = (&src.get().cap, &new)
         && sb == nb
         && ss == ns
     {

@@ -44,6 +44,12 @@ impl<A: Arch> Kernel<A> {
     /// Deletes the cap in `slot`, destroying its object if it was the last
     /// cap to it (seL4's `cteDelete` with `exposed`).
     pub(crate) fn cte_delete(&mut self, slot: SlotRef) {
+        // A reply cap has nothing to finalise (the common case, on every
+        // reply): straight out of the tree.
+        if matches!(&slot.get().cap, Cap::Reply { master: false, .. }) {
+            unlink_and_clear(slot);
+            return;
+        }
         let cap = slot.cap();
         if matches!(cap, Cap::Null | Cap::Zombie { .. }) {
             return;

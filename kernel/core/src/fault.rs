@@ -11,7 +11,7 @@
 //! inactive and the kernel prints a diagnostic naming it.
 
 use crate::cap::Cap;
-use crate::cspace::lookup_cap;
+use crate::cspace::lookup_slot;
 use crate::error::LookupFault;
 use crate::object::EpRef;
 use crate::print::{Name, kprint};
@@ -131,12 +131,13 @@ impl<A: Arch> Kernel<A> {
     /// fault endpoint.
     fn send_fault_ipc(&mut self, t: TcbRef, fault: Fault) -> Result<(), Fault> {
         let handler = t.get().fault_handler;
-        let cap = lookup_cap(t, handler).map_err(|lookup| Fault::Cap {
+        let slot = lookup_slot(t, handler).map_err(|lookup| Fault::Cap {
             addr: handler,
             in_receive: false,
             lookup,
         })?;
-        match cap {
+        // Matched in place: a whole-cap copy costs a memcpy.
+        match slot.get().cap {
             Cap::Endpoint { ptr, badge, rights }
                 if rights.can_write() && (rights.can_grant() || rights.can_grant_reply()) =>
             {

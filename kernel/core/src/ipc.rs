@@ -224,7 +224,7 @@ impl<A: Arch> Kernel<A> {
         let reply_slot = sender.slot(TCB_REPLY);
         setup_reply_master(sender);
         let caller_slot = receiver.slot(TCB_CALLER);
-        if caller_slot.cap() != Cap::Null {
+        if !matches!(&caller_slot.get().cap, Cap::Null) {
             self.cte_delete_one(caller_slot);
         }
         cte_insert(Cap::Reply { master: false, can_grant, tcb: sender.0 }, reply_slot, caller_slot);

@@ -108,8 +108,10 @@ pub struct Kernel<A: Arch> {
     /// Head of the list of every TCB (for diagnostics).
     debug_tcbs: u64,
     /// Bumped whenever a thread's address space may have changed (a cap
-    /// finalised, a TCB's space set, an ASID assigned), so the exit path
-    /// can skip looking the VSpace up again for the thread it just ran.
+    /// finalised, a TCB's space set, an ASID assigned) or the running
+    /// thread's EL0 system registers did (its TLS base set), so the exit
+    /// path can skip looking the VSpace up and reloading those registers
+    /// for the thread it just ran.
     space_epoch: u64,
     /// The last VSpace found valid: thread, space epoch then, root, ASID.
     /// The fast path fills it for the thread it switches to, so the exit

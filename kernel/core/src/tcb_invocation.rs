@@ -147,6 +147,8 @@ impl<A: Arch> Kernel<A> {
                 self.set_thread_state(inv.thread, ThreadState::Restart);
                 target.get().context.tpidr_el0 = base;
                 if target == self.cur {
+                    // The exit must load TPIDR_EL0 again (see space_epoch).
+                    self.space_changed();
                     self.reschedule_required();
                 }
                 Ok(())

@@ -49,6 +49,7 @@ core::arch::global_asm!(
 unsafe extern "C" {
     static el2_vectors: u8;
     fn restore_user(ctx: *const kernel_core::UserContext) -> !;
+    fn restore_user_same(ctx: *const kernel_core::UserContext) -> !;
     fn fpu_save(state: *mut kernel_core::FpuState);
     fn fpu_restore(state: *const kernel_core::FpuState);
 }
@@ -236,8 +237,9 @@ fn leave() -> ! {
     let a = k.arch();
     if cur == a.last_thread && epoch == a.last_epoch {
         // SAFETY: the current thread's context, filled by the core; its
-        // VSpace and FP trap are as the last exit set them.
-        unsafe { restore_user(ctx) }
+        // VSpace, FP trap and EL0 system registers are as the last exit set
+        // them (the space epoch moves whenever the core changes the latter).
+        unsafe { restore_user_same(ctx) }
     }
     if k.current_is_idle() {
         idle(k)

@@ -28,9 +28,8 @@ fn far() -> u64 {
 
 /// A synchronous exception from a user thread.
 #[unsafe(no_mangle)]
-extern "C" fn user_sync() -> ! {
+extern "C" fn user_sync(esr: u64, number: u64) -> ! {
     let k = kernel();
-    let esr = esr();
     let ec = esr >> 26;
     if ec == EC_FP {
         // The thread's first FP use since another thread's: load its state.
@@ -40,8 +39,6 @@ extern "C" fn user_sync() -> ! {
     }
     match ec {
         EC_SVC64 => {
-            // SAFETY: the context was saved by the vector just now.
-            let number = unsafe { (*k.current_context()).regs[7] };
             let fast = match number as i64 {
                 n if n == Syscall::Call as i64 => k.fastpath_call(),
                 n if n == Syscall::ReplyRecv as i64 => k.fastpath_reply_recv(),

@@ -1,42 +1,43 @@
 /*
  * EL2 exception vectors and the user register save/restore.
  *
- * TPIDR_EL2 holds the address of the running thread's UserContext (kernel
+ * While a user thread runs, SP_EL2 points at its UserContext (kernel
  * core's layout: x0-x30 at 0, SP_EL0 at 248, ELR at 256, SPSR at 264,
- * TPIDR_EL0 at 272, TPIDRRO_EL0 at 280). An exception from EL0 saves the
- * registers there, switches to a fresh kernel stack and calls into Rust;
- * Rust leaves by `restore_user`, which loads the (possibly different)
- * thread's registers and returns with eret. The kernel never runs with
- * interrupts unmasked except in the idle loop, whose interrupts arrive on the
- * current-EL vector and restart from a fresh stack too.
+ * TPIDR_EL0 at 272, TPIDRRO_EL0 at 280), as seL4 does: an exception from
+ * EL0 stores the registers straight there, switches to a fresh kernel
+ * stack and calls into Rust (a synchronous one with ESR_EL2 and the
+ * syscall number in x0 and x1). Rust leaves by `restore_user`, which loads
+ * the (possibly different) thread's registers, points SP_EL2 at them and
+ * returns with eret; `restore_user_same` does so for the thread that
+ * entered, whose EL0 system registers the kernel left alone. The kernel
+ * never runs with interrupts unmasked except in the idle loop, whose
+ * interrupts arrive on the current-EL vector and restart from a fresh
+ * stack too.
  */
 
 .macro SAVE_USER
-    str x0, [sp, #-16]!
-    mrs x0, tpidr_el2
-    stp x1, x2, [x0, #8]
-    stp x3, x4, [x0, #24]
-    stp x5, x6, [x0, #40]
-    stp x7, x8, [x0, #56]
-    stp x9, x10, [x0, #72]
-    stp x11, x12, [x0, #88]
-    stp x13, x14, [x0, #104]
-    stp x15, x16, [x0, #120]
-    stp x17, x18, [x0, #136]
-    stp x19, x20, [x0, #152]
-    stp x21, x22, [x0, #168]
-    stp x23, x24, [x0, #184]
-    stp x25, x26, [x0, #200]
-    stp x27, x28, [x0, #216]
-    stp x29, x30, [x0, #232]
-    ldr x1, [sp], #16
-    str x1, [x0, #0]
+    stp x0, x1, [sp, #0]
+    stp x2, x3, [sp, #16]
+    stp x4, x5, [sp, #32]
+    stp x6, x7, [sp, #48]
+    stp x8, x9, [sp, #64]
+    stp x10, x11, [sp, #80]
+    stp x12, x13, [sp, #96]
+    stp x14, x15, [sp, #112]
+    stp x16, x17, [sp, #128]
+    stp x18, x19, [sp, #144]
+    stp x20, x21, [sp, #160]
+    stp x22, x23, [sp, #176]
+    stp x24, x25, [sp, #192]
+    stp x26, x27, [sp, #208]
+    stp x28, x29, [sp, #224]
     mrs x1, sp_el0
-    mrs x2, elr_el2
-    stp x1, x2, [x0, #248]
-    mrs x1, spsr_el2
-    mrs x2, tpidr_el0
-    stp x1, x2, [x0, #264]
+    stp x30, x1, [sp, #240]
+    mrs x1, elr_el2
+    mrs x2, spsr_el2
+    stp x1, x2, [sp, #256]
+    mrs x1, tpidr_el0
+    str x1, [sp, #272]
     /* TPIDRRO_EL0 is read-only at EL0: the context's copy is current. */
     ldr x1, =__stack_top
     mov sp, x1
@@ -45,6 +46,17 @@
 .macro ENTRY_FROM_USER handler
     .balign 0x80
     SAVE_USER
+    bl \handler
+    b .
+.endm
+
+/* A synchronous exception: the handler gets ESR_EL2 and x7 (the syscall
+ * number, still in its register). */
+.macro ENTRY_FROM_USER_SYNC handler
+    .balign 0x80
+    SAVE_USER
+    mrs x0, esr_el2
+    mov x1, x7
     bl \handler
     b .
 .endm
@@ -72,7 +84,7 @@ el2_vectors:
     ENTRY_FROM_KERNEL kernel_exception
     ENTRY_FROM_KERNEL kernel_exception
     /* Lower EL, AArch64: user threads. */
-    ENTRY_FROM_USER user_sync
+    ENTRY_FROM_USER_SYNC user_sync
     ENTRY_FROM_USER user_irq
     ENTRY_FROM_USER user_irq
     ENTRY_FROM_USER user_serror
@@ -86,31 +98,41 @@ el2_vectors:
 .section .text
 .global restore_user
 restore_user:
-    msr tpidr_el2, x0
-    ldp x1, x2, [x0, #248]
+    mov sp, x0
+    ldp x1, x2, [sp, #248]
     msr sp_el0, x1
     msr elr_el2, x2
-    ldp x1, x2, [x0, #264]
+    ldp x1, x2, [sp, #264]
     msr spsr_el2, x1
     msr tpidr_el0, x2
-    ldr x1, [x0, #280]
+    ldr x1, [sp, #280]
     msr tpidrro_el0, x1
-    ldp x2, x3, [x0, #16]
-    ldp x4, x5, [x0, #32]
-    ldp x6, x7, [x0, #48]
-    ldp x8, x9, [x0, #64]
-    ldp x10, x11, [x0, #80]
-    ldp x12, x13, [x0, #96]
-    ldp x14, x15, [x0, #112]
-    ldp x16, x17, [x0, #128]
-    ldp x18, x19, [x0, #144]
-    ldp x20, x21, [x0, #160]
-    ldp x22, x23, [x0, #176]
-    ldp x24, x25, [x0, #192]
-    ldp x26, x27, [x0, #208]
-    ldp x28, x29, [x0, #224]
-    ldr x30, [x0, #240]
-    ldp x0, x1, [x0, #0]
+    b 1f
+
+/* restore_user_same(ctx: *const UserContext) -> !: the thread that entered
+ * the kernel; SP_EL0, TPIDR_EL0 and TPIDRRO_EL0 still hold its values. */
+.global restore_user_same
+restore_user_same:
+    mov sp, x0
+    ldp x1, x2, [sp, #256]
+    msr elr_el2, x1
+    msr spsr_el2, x2
+1:  ldp x2, x3, [sp, #16]
+    ldp x4, x5, [sp, #32]
+    ldp x6, x7, [sp, #48]
+    ldp x8, x9, [sp, #64]
+    ldp x10, x11, [sp, #80]
+    ldp x12, x13, [sp, #96]
+    ldp x14, x15, [sp, #112]
+    ldp x16, x17, [sp, #128]
+    ldp x18, x19, [sp, #144]
+    ldp x20, x21, [sp, #160]
+    ldp x22, x23, [sp, #176]
+    ldp x24, x25, [sp, #192]
+    ldp x26, x27, [sp, #208]
+    ldp x28, x29, [sp, #224]
+    ldr x30, [sp, #240]
+    ldp x0, x1, [sp, #0]
     eret
 
 /* fpu_save(state: *mut FpuState), fpu_restore(state: *const FpuState): the
