@@ -20,6 +20,7 @@ use crate::print::{Name, kprint};
 use crate::registers::{
     BufRef, CAP_REGISTER, MSG_INFO_REGISTER, N_MSG_REGISTERS, get_mr, message_info, set_mr,
 };
+use crate::sched::SchedulerAction;
 use crate::tcb::{TCB_CALLER, TcbRef, ThreadState};
 use crate::{Arch, Kernel};
 use sel4_sys::message::MSG_MAX_EXTRA_CAPS;
@@ -102,7 +103,9 @@ impl<A: Arch> Kernel<A> {
                 None => self.handle_fault(self.cur, Fault::UnknownSyscall { number }),
             }
         }
-        self.schedule();
+        if self.action != SchedulerAction::ResumeCurrent {
+            self.schedule();
+        }
         self.activate_thread();
     }
 

@@ -230,17 +230,28 @@ fn kernel() -> &'static mut K {
 }
 
 /// Runs the current thread (or idles until there is one).
+#[inline(always)]
 fn leave() -> ! {
     let k = kernel();
     let (cur, epoch) = (k.current_id(), k.space_epoch());
-    let ctx = k.current_context();
     let a = k.arch();
     if cur == a.last_thread && epoch == a.last_epoch {
+        let ctx = k.current_context();
         // SAFETY: the current thread's context, filled by the core; its
         // VSpace, FP trap and EL0 system registers are as the last exit set
         // them (the space epoch moves whenever the core changes the latter).
         unsafe { restore_user_same(ctx) }
     }
+    leave_switching()
+}
+
+/// [`leave`] to another thread than the last one (kept out of line so the
+/// same-thread exit has no prologue).
+#[inline(never)]
+fn leave_switching() -> ! {
+    let k = kernel();
+    let (cur, epoch) = (k.current_id(), k.space_epoch());
+    let ctx = k.current_context();
     if k.current_is_idle() {
         idle(k)
     }

@@ -31,22 +31,23 @@ fn far() -> u64 {
 extern "C" fn user_sync(esr: u64, number: u64) -> ! {
     let k = kernel();
     let ec = esr >> 26;
-    if ec == EC_FP {
-        // The thread's first FP use since another thread's: load its state.
-        let fpu = k.current_fpu();
-        k.arch().fpu_take(fpu);
+    // System calls first: they are most of the entries.
+    if ec == EC_SVC64 {
+        let fast = match number as i64 {
+            n if n == Syscall::Call as i64 => k.fastpath_call(),
+            n if n == Syscall::ReplyRecv as i64 => k.fastpath_reply_recv(),
+            _ => false,
+        };
+        if !fast {
+            k.handle_syscall(number)
+        }
         leave()
     }
     match ec {
-        EC_SVC64 => {
-            let fast = match number as i64 {
-                n if n == Syscall::Call as i64 => k.fastpath_call(),
-                n if n == Syscall::ReplyRecv as i64 => k.fastpath_reply_recv(),
-                _ => false,
-            };
-            if !fast {
-                k.handle_syscall(number)
-            }
+        EC_FP => {
+            // The thread's first FP use since another thread's: load its state.
+            let fpu = k.current_fpu();
+            k.arch().fpu_take(fpu);
         }
         EC_IABT_LOWER | EC_DABT_LOWER => k.handle_vm_fault(far(), ec == EC_IABT_LOWER, esr),
         _ => k.handle_user_exception(ec, esr & 0x1ff_ffff),
