@@ -20,6 +20,7 @@ use sel4_sys::MessageInfo;
 /// The slot `cptr` names in `thread`'s CSpace, as `lookup_slot` finds it,
 /// or `None` where that would fail. Caps are matched in place: copying
 /// them whole costs more than the rest of the lookup.
+#[inline(always)]
 fn lookup_fast(thread: TcbRef, cptr: u64) -> Option<SlotRef> {
     let mut node = thread.slot(TCB_CTABLE);
     let mut n_bits = 64u64;
@@ -84,6 +85,7 @@ impl<A: Arch> Kernel<A> {
 
     /// `Call` on the fast path; `false` if the slow path must run (nothing
     /// was changed then).
+    #[inline(always)]
     pub fn fastpath_call(&mut self) -> bool {
         let cur = self.cur;
         if cur == self.idle || self.action != SchedulerAction::ResumeCurrent {
@@ -143,6 +145,7 @@ impl<A: Arch> Kernel<A> {
 
     /// `ReplyRecv` on the fast path; `false` if the slow path must run
     /// (nothing was changed then).
+    #[inline(always)]
     pub fn fastpath_reply_recv(&mut self) -> bool {
         let cur = self.cur;
         if cur == self.idle || self.action != SchedulerAction::ResumeCurrent {

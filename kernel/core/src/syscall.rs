@@ -68,6 +68,7 @@ impl<A: Arch> Kernel<A> {
     /// A system call: `number` is the value the thread put in x7; the
     /// context holds its other registers, `pc` the instruction after the
     /// `svc`.
+    #[inline(always)]
     pub fn handle_syscall(&mut self, number: u64) {
         if self.cur != self.idle {
             let t = self.cur.get();
