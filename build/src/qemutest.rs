@@ -10,6 +10,7 @@ use anyhow::{Result, bail, ensure};
 use std::time::{Duration, Instant};
 
 mod cons;
+mod io;
 mod ned;
 
 type TestFn = fn(&Project) -> Result<()>;
@@ -27,6 +28,11 @@ const TESTS: &[(&str, TestFn)] = &[
     ("ned.script_error", ned::script_error),
     ("cons.concurrent_lines", cons::concurrent_lines),
     ("cons.input_focus", cons::input_focus),
+    ("io.rtc_via_vbus", io::rtc_via_vbus),
+    ("io.other_vbus_refused", io::other_vbus_refused),
+    ("io.irq_round_trip", io::irq_round_trip),
+    ("io.verbose_dump", io::verbose_dump),
+    ("io.unowned_hardware_refused", io::unowned_hardware_refused),
 ];
 
 /// The hello entry must boot and power off within this time.

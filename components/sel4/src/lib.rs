@@ -24,8 +24,9 @@
 //! The syscall stubs are the only machine code (module `arch`, aarch64
 //! `svc #0`). On the host the crate builds too, and under `cargo test`
 //! syscalls reach a mock kernel, so message layouts are unit-tested there.
-//! The IPC buffer is a per-program value that the runtime sets with
-//! [`set_ipc_buffer`].
+//! The IPC buffer is a per-thread value that the runtime sets with
+//! [`set_ipc_buffer`] (a program's further threads each have a
+//! [`ThreadSlot`] for it).
 
 #![cfg_attr(not(test), no_std)]
 
@@ -69,7 +70,9 @@ pub use fault::{CapFault, Fault, UnknownSyscall, UserException, VmFault};
 pub use ipc_buffer::IpcBuffer;
 pub use message_info::{MessageInfo, MessageInfoBuilder};
 pub use object::{FrameObjectType, ObjectBlueprint, ObjectType};
-pub use state::{ipc_buffer_is_set, set_ipc_buffer, with_ipc_buffer, with_ipc_buffer_mut};
+pub use state::{
+    ThreadSlot, ipc_buffer_is_set, set_ipc_buffer, with_ipc_buffer, with_ipc_buffer_mut,
+};
 pub use syscalls::{
     Badge, NUM_FAST_MESSAGE_REGISTERS, NUM_MESSAGE_REGISTERS, ReplyAuthority, WaitMessageInfo,
     reply, r#yield,

@@ -5,8 +5,12 @@
 //! borrows are counted like a `RefCell`'s, so a nested mutable borrow (a
 //! syscall made inside `with_ipc_buffer_mut`) panics instead of aliasing.
 //!
-//! One slot serves the program: programs are single-threaded. (Under
-//! `cargo test` the slot is per test thread, so tests can run in parallel.)
+//! One slot serves the program's first thread. A program that starts more
+//! threads gives each a [`ThreadSlot`] of its own, named by the thread's
+//! TPIDR_EL0 (the aarch64 thread pointer; rust-sel4 keeps the buffer in a
+//! `#[thread_local]`, which lives there too): a thread whose TPIDR_EL0 is
+//! not 0 uses the slot it points at. (Under `cargo test` the slot is per
+//! test thread, so tests can run in parallel.)
 
 use core::ptr;
 use core::sync::atomic::{AtomicIsize, AtomicPtr, Ordering};
@@ -26,12 +30,44 @@ impl IpcBufferSlot {
     }
 }
 
+/// The IPC-buffer slot of a thread other than the program's first: put
+/// its address ([`ThreadSlot::thread_pointer`]) in the thread's TPIDR_EL0
+/// when starting it (`UserContext::tpidr_el0_mut`), then the thread calls
+/// [`set_ipc_buffer`] as the first thread does.
+// Under `cargo test` slots are thread-locals and this one goes unread.
+#[cfg_attr(test, allow(dead_code))]
+pub struct ThreadSlot(IpcBufferSlot);
+
+impl ThreadSlot {
+    pub const fn new() -> Self {
+        ThreadSlot(IpcBufferSlot::new())
+    }
+
+    /// The value for the thread's TPIDR_EL0.
+    pub fn thread_pointer(&'static self) -> crate::Word {
+        self as *const ThreadSlot as crate::Word
+    }
+}
+
+impl Default for ThreadSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(not(test))]
 static SLOT: IpcBufferSlot = IpcBufferSlot::new();
 
 #[cfg(not(test))]
 fn with_slot<R>(f: impl FnOnce(&IpcBufferSlot) -> R) -> R {
-    f(&SLOT)
+    let tp = crate::arch::thread_pointer();
+    if tp == 0 {
+        return f(&SLOT);
+    }
+    // SAFETY: a thread's TPIDR_EL0 is 0 unless whoever started it set it
+    // to `ThreadSlot::thread_pointer` of a `'static` slot (see ThreadSlot);
+    // the kernel keeps the register per thread.
+    f(unsafe { &(*(tp as *const ThreadSlot)).0 })
 }
 
 #[cfg(test)]

@@ -40,3 +40,12 @@ pub(crate) unsafe fn syscall(number: Syscall, regs: Regs, ipc_buffer: *mut IpcBu
     }
     [x0, x1, x2, x3, x4, x5]
 }
+
+/// TPIDR_EL0, the thread pointer (see `crate::state`).
+#[inline(always)]
+pub(crate) fn thread_pointer() -> crate::Word {
+    let tp: crate::Word;
+    // SAFETY: reading TPIDR_EL0 has no side effects and is allowed at EL0.
+    unsafe { core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nomem, nostack)) };
+    tp
+}

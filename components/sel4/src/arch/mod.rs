@@ -16,7 +16,7 @@ pub(crate) type Regs = [Word; 6];
 #[cfg(all(target_arch = "aarch64", not(test)))]
 mod aarch64;
 #[cfg(all(target_arch = "aarch64", not(test)))]
-pub(crate) use aarch64::syscall;
+pub(crate) use aarch64::{syscall, thread_pointer};
 
 #[cfg(any(not(target_arch = "aarch64"), test))]
 mod host;
@@ -24,6 +24,12 @@ mod host;
 pub(crate) use host::mock;
 #[cfg(any(not(target_arch = "aarch64"), test))]
 pub(crate) use host::syscall;
+
+/// The thread pointer: no threads but the first on the host.
+#[cfg(all(not(target_arch = "aarch64"), not(test)))]
+pub(crate) fn thread_pointer() -> Word {
+    0
+}
 
 /// Checks, at compile time, that `syscall` has the signature the rest of
 /// the crate expects on every architecture.
