@@ -189,3 +189,6 @@ fn main(_: sel4::Word) {
 }
 
 sel4_runtime::declare_program!(main, heap_size = 8 << 20);
+
+// Bus channels and IRQ handlers come under names the script chooses.
+sel4_runtime::uses_any_cap_name!();

@@ -83,7 +83,11 @@ impl Root {
                 gift(self.ep, CALL_ONLY, badge::make(badge::ROM, id), 0)
             }
             Obj::Env { name: n, .. } if n == "icu" => {
-                gift(slot::IRQ_CONTROL.cptr().bits(), CapRights::all(), 0, 0)
+                // seL4 does not copy IRQControl (its derived copy is null).
+                return Err(format!(
+                    "caps.{name}: L4.Env.icu cannot be given to a program, IRQ control stays \
+                     with the root task; give each IRQ as L4.Env.irq(n)"
+                ));
             }
             Obj::Env { name: n, .. } if n == "sigma0" => {
                 // Every device untyped, as `<name>/<address in hex>`.

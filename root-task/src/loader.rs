@@ -271,6 +271,9 @@ impl Root {
             cap_at(ipc),
         )
         .map_err(|e| format!("configuring its thread: {e:?}"))?;
+        // The program may run threads of its own up to its priority.
+        tcb.tcb_set_mc_priority(slot::TCB.cap(), req.prio as u64)
+            .map_err(|e| format!("setting maximum priority {}: {e:?}", req.prio))?;
         tcb.tcb_set_priority(slot::TCB.cap(), req.prio as u64)
             .map_err(|e| format!("setting priority {}: {e:?}", req.prio))?;
         let mut regs = UserContext::default();

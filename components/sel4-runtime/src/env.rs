@@ -84,6 +84,20 @@ pub const fn nul_terminated<const N: usize>(s: &str) -> [u8; N] {
     out
 }
 
+/// Declares that the program looks its caps up by walking the environment
+/// ([`page`]) rather than by fixed names, so `build ned check` does not
+/// warn about the names a script gives it (records `*` in `.ned_caps`).
+#[macro_export]
+macro_rules! uses_any_cap_name {
+    () => {
+        const _: () = {
+            #[unsafe(link_section = ".ned_caps")]
+            #[used]
+            static ANY: [u8; 2] = *b"*\0";
+        };
+    };
+}
+
 /// Looks a named cap up (`L4Re::Env::get_cap`): `Option<Cap<T>>`, with `T`
 /// inferred. The name must be a string literal; it is recorded in the
 /// program's `.ned_caps` section for `build ned check`.
