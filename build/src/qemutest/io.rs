@@ -28,10 +28,11 @@ fn expect(s: &mut Session, text: &str) -> Result<String> {
     }
 }
 
-/// Boots the entry to its halt; the plain console output.
+/// Boots the entry until its script is done (io keeps serving); the plain
+/// console output.
 fn run(project: &Project) -> Result<String> {
     let mut s = boot(project)?;
-    expect(&mut s, "moe: no program is left running")?;
+    expect(&mut s, "ned     | irq exit code")?;
     Ok(plain(&s.output()))
 }
 
