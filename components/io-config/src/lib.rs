@@ -40,7 +40,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use rhai::{Dynamic, Engine, EvalAltResult, Position};
+use rhai::{Dynamic, Engine, EvalAltResult};
 
 use api::{Builder, Io, Shared};
 
@@ -96,7 +96,7 @@ impl Loader {
         self.shared.borrow_mut().file = file.into();
         self.sources.push((file.into(), text.into()));
         let mut ast = self.engine.compile(text).map_err(|e| {
-            let (line, col) = line_col(e.position());
+            let (line, col) = ned::rhai_error::line_col(e.position());
             let msg = format!("syntax error: {}", e.err_type());
             Diagnostic::error(Pos { file: file.into(), line, col }, msg)
         })?;
@@ -145,39 +145,15 @@ pub fn load(files: &[(&str, &str)]) -> Result<(Config, Vec<String>), Vec<String>
     }
 }
 
-fn line_col(p: Position) -> (usize, usize) {
-    (p.line().unwrap_or(0), p.position().unwrap_or(0))
-}
-
 /// The innermost error of Rhai's chain (through the device bodies and
-/// vbus functions it ran in), at its own file and position.
+/// vbus functions it ran in), at its own file and position; a Lua-style
+/// global gets a hint.
 fn diagnose(main: &str, e: &EvalAltResult) -> Diagnostic {
-    let mut file = main.to_string();
-    let mut e = e;
-    let mut outer = e.position();
-    while let EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) = e {
-        outer = *pos;
-        if !src.is_empty() {
-            file = src.clone();
-        }
-        e = inner;
-    }
-    let pos = if e.position().is_none() { outer } else { e.position() };
-    let (line, col) = line_col(pos);
-    let message = match e {
-        EvalAltResult::ErrorRuntime(msg, _) => msg.to_string(),
-        EvalAltResult::ErrorVariableNotFound(name, _) => format!(
+    ned::rhai_error::diagnose(main, e, &|e| match e {
+        EvalAltResult::ErrorVariableNotFound(name, _) => Some(format!(
             "no variable `{name}`: where Lua sets a global (`{name} = ...`, `Resource.x = ...`) \
              a device or vbus body here sets a field of `this` (`this.{name} = ...`)"
-        ),
-        other => {
-            // Rhai appends " (line N, position M)"; the diagnostic says so already.
-            let s = other.to_string();
-            match s.rfind(" (line ") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            }
-        }
-    };
-    Diagnostic::error(Pos { file, line, col }, message)
+        )),
+        _ => None,
+    })
 }

@@ -72,14 +72,14 @@ impl<B: Backend + 'static> Ned<B> {
             st.sources.push((file.into(), text.into()));
         }
         let mut ast = self.engine.compile(text).map_err(|e| {
-            let (line, col) = line_col(e.position());
+            let (line, col) = crate::rhai_error::line_col(e.position());
             let msg = format!("syntax error: {}", e.err_type());
             Diagnostic::error(Pos { file: file.into(), line, col }, msg)
         })?;
         ast.set_source(file.to_string());
         match self.engine.run_ast(&ast) {
             Ok(()) => Ok(()),
-            Err(e) => Err(diagnose(file, &e)),
+            Err(e) => Err(crate::rhai_error::diagnose(file, &e, &|_| None)),
         }
     }
 
@@ -95,53 +95,8 @@ impl<B: Backend + 'static> Ned<B> {
     }
 }
 
-fn line_col(p: Position) -> (usize, usize) {
-    (p.line().unwrap_or(0), p.position().unwrap_or(0))
-}
-
-/// The innermost error of Rhai's chain, in the file it happened in.
-fn diagnose(main: &str, e: &EvalAltResult) -> Diagnostic {
-    let mut file = main.to_string();
-    let mut e = e;
-    let mut outer_pos = e.position();
-    loop {
-        match e {
-            EvalAltResult::ErrorInModule(path, inner, pos) => {
-                outer_pos = *pos;
-                if let Some(p) = module_file(path) {
-                    file = p;
-                }
-                e = inner;
-            }
-            EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
-                outer_pos = *pos;
-                if !src.is_empty() {
-                    file = src.clone();
-                }
-                e = inner;
-            }
-            _ => break,
-        }
-    }
-    let pos = if e.position().is_none() { outer_pos } else { e.position() };
-    let (line, col) = line_col(pos);
-    let message = match e {
-        EvalAltResult::ErrorRuntime(msg, _) => msg.to_string(),
-        EvalAltResult::ErrorParsing(p, _) => format!("syntax error: {p}"),
-        other => {
-            // Rhai appends " (line N, position M)"; the diagnostic says so already.
-            let s = other.to_string();
-            match s.rfind(" (line ") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            }
-        }
-    };
-    Diagnostic::error(Pos { file, line, col }, message)
-}
-
 /// The file name a module path resolves to, as errors report it.
-fn module_file(path: &str) -> Option<String> {
+pub(crate) fn module_file(path: &str) -> Option<String> {
     if path == "L4" {
         return None;
     }

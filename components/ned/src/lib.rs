@@ -26,6 +26,7 @@ mod api;
 pub mod diag;
 mod engine;
 pub mod model;
+pub mod rhai_error;
 mod value;
 
 pub use diag::{Diagnostic, Pos, Severity};
