@@ -6,6 +6,8 @@
 //! bootstrap's `__bootstrap_end` symbol, where bootstrap looks for it. The
 //! entry point is bootstrap's.
 
+mod strip;
+
 use crate::modlist::{Kind, Resolved};
 use anyhow::{Context, Result, anyhow, bail};
 use bootimage::table::{Builder, Input};
@@ -50,9 +52,17 @@ pub fn prepare(resolved: &[Resolved]) -> Result<Vec<Prepared>> {
     let mut out = Vec::new();
     for r in resolved {
         let at = format!("{}:{}", r.file.display(), r.line);
-        let data = fs::read(&r.path).with_context(|| {
+        let mut data = fs::read(&r.path).with_context(|| {
             format!("{at}: reading module '{}' from {}", r.name, r.path.display())
         })?;
+        // Programs are packed stripped unless `[nostrip]` (as in L4Re).
+        if !r.nostrip
+            && !r.uncompress
+            && data.starts_with(b"\x7fELF")
+            && let Some(s) = strip::strip(&data)
+        {
+            data = s;
+        }
         let boot_size = if r.uncompress {
             let mut dec = flate2::read::GzDecoder::new(&data[..]);
             std::io::copy(&mut dec, &mut std::io::sink()).map_err(|e| {
