@@ -140,6 +140,23 @@ pub fn check_text(file: &str, text: &str, rom: &Rom) -> Report {
 
 /// A script file named on the command line: as given, or else relative
 /// to the repository root (as the modules.list is found).
+/// A script to check or draw: its path, its name in diagnostics, its text
+/// and the rom/ it runs against (the notes on that choice are printed).
+fn load(
+    project: &Project,
+    file: &Path,
+    entry: Option<&str>,
+) -> Result<(PathBuf, String, String, Rom)> {
+    let path = script_path(project, file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read the script", file.display()))?;
+    let (rom, notes) = rom_for(project, &path, entry)?;
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    Ok((path, file.display().to_string(), text, rom))
+}
+
 fn script_path(project: &Project, file: &Path) -> PathBuf {
     if file.exists() || file.is_absolute() { file.to_path_buf() } else { project.root.join(file) }
 }
@@ -169,14 +186,7 @@ pub fn check(project: &Project, files: &[PathBuf], entry: Option<&str>) -> Resul
     }
     let mut failed = 0;
     for file in files {
-        let path = script_path(project, file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("{}: cannot read the script", file.display()))?;
-        let (rom, notes) = rom_for(project, &path, entry)?;
-        for n in notes {
-            eprintln!("note: {n}");
-        }
-        let name = file.display().to_string();
+        let (_, name, text, rom) = load(project, file, entry)?;
         let report = check_text(&name, &text, &rom);
         eprint!("{}", report.text);
         eprintln!("{name}: {} errors, {} warnings", report.errors, report.warnings);
@@ -198,14 +208,7 @@ pub fn graph(
     output: Option<&Path>,
     entry: Option<&str>,
 ) -> Result<()> {
-    let path = script_path(project, file);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("{}: cannot read the script", file.display()))?;
-    let (rom, notes) = rom_for(project, &path, entry)?;
-    for n in notes {
-        eprintln!("note: {n}");
-    }
-    let name = file.display().to_string();
+    let (path, name, text, rom) = load(project, file, entry)?;
     let mut ned = Ned::new(rom.model());
     if let Err(d) = ned.run(&name, &text) {
         eprint!("{}", ned.render(&d));
