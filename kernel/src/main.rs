@@ -83,14 +83,15 @@ fn boot(bi: &BootInfo) -> ! {
         size: bi.root.size,
         entry: bi.root.entry,
     };
-    let reserved_irqs = [hw.timer_irq()];
+    let (reserved, nreserved) = hw.reserved_irqs();
+    let reserved_irqs = &reserved[..nreserved];
     let cfg = BootConfig {
         ram: &free[..nfree],
         devices: &devices[..ndev],
         root,
         modules: &modules[..nmod],
         num_irqs: hw.num_irqs(),
-        reserved_irqs: &reserved_irqs,
+        reserved_irqs,
         timer_irq: hw.timer_irq(),
     };
     let timer = hw.timer_irq();

@@ -16,6 +16,7 @@ pub mod invocation;
 pub mod message;
 pub mod object;
 pub mod syscall;
+pub mod vcpu;
 
 pub use bootinfo::*;
 pub use context::UserContext;

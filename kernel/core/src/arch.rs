@@ -31,4 +31,18 @@ pub trait Arch {
     fn fpu_forget(&mut self, fpu: *mut crate::FpuState) {
         let _ = fpu;
     }
+    /// Number of list registers of the GIC virtual interface (0: no
+    /// virtualization support, VCPU invocations fail).
+    fn vcpu_list_regs(&self) -> usize {
+        0
+    }
+    /// If `vcpu`'s state is in the hardware, save it into the VCPU and
+    /// unload it: the core is about to read or change it.
+    fn vcpu_unload(&mut self, vcpu: *mut crate::Vcpu) {
+        let _ = vcpu;
+    }
+    /// The VCPU is being destroyed: the layer must forget it.
+    fn vcpu_forget(&mut self, vcpu: *mut crate::Vcpu) {
+        self.vcpu_unload(vcpu);
+    }
 }

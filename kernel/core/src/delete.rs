@@ -170,8 +170,16 @@ impl<A: Arch> Kernel<A> {
                 number: 1 << radix,
                 parent,
             }),
+            Cap::Vcpu { ptr } if is_final => {
+                self.finalise_vcpu(crate::vcpu::VcpuRef(ptr));
+                DONE
+            }
             Cap::Tcb { ptr } if is_final => {
                 let t = TcbRef(ptr);
+                let vcpu = t.get().vcpu;
+                if vcpu != 0 {
+                    self.dissociate_vcpu(crate::vcpu::VcpuRef(vcpu));
+                }
                 self.unbind_notification(t);
                 self.suspend(t);
                 self.debug_unlink(t);

@@ -36,6 +36,13 @@ pub enum Fault {
     UserException { number: u64, code: u64 },
     /// A translation or permission fault on `addr`.
     Vm { addr: u64, fsr: u64, instruction: bool },
+    /// The guest completed the IRQ in list register `index` (None: a
+    /// maintenance interrupt without one).
+    VgicMaintenance { index: Option<u64> },
+    /// A guest trap the kernel does not handle: its syndrome (ESR_EL2).
+    VcpuFault { hsr: u64 },
+    /// A virtual PPI (the virtual timer) fired.
+    VppiEvent { irq: u64 },
 }
 
 impl Fault {
@@ -46,6 +53,9 @@ impl Fault {
             Fault::UnknownSyscall { .. } => FaultLabel::UnknownSyscall,
             Fault::UserException { .. } => FaultLabel::UserException,
             Fault::Vm { .. } => FaultLabel::VmFault,
+            Fault::VgicMaintenance { .. } => FaultLabel::VgicMaintenance,
+            Fault::VcpuFault { .. } => FaultLabel::VcpuFault,
+            Fault::VppiEvent { .. } => FaultLabel::VppiEvent,
         }
     }
 }
@@ -71,6 +81,14 @@ impl fmt::Display for Fault {
                 addr,
                 fsr
             ),
+            Fault::VgicMaintenance { index: Some(i) } => {
+                write!(f, "VGIC maintenance (list register {i})")
+            }
+            Fault::VgicMaintenance { index: None } => write!(f, "VGIC maintenance"),
+            Fault::VcpuFault { hsr } => {
+                write!(f, "VCPU fault class {:#x} syndrome {:#x}", hsr >> 26, hsr & 0x1ff_ffff)
+            }
+            Fault::VppiEvent { irq } => write!(f, "VPPI event (IRQ {irq})"),
         }
     }
 }
@@ -210,6 +228,11 @@ impl<A: Arch> Kernel<A> {
                 put(2, instruction as u64);
                 put(3, fsr);
             }
+            Fault::VgicMaintenance { index } => {
+                put(0, index.unwrap_or(sel4_sys::vcpu::MAINTENANCE_NO_INDEX));
+            }
+            Fault::VcpuFault { hsr } => put(0, hsr),
+            Fault::VppiEvent { irq } => put(0, irq),
         }
         let ctx = &mut receiver.get().context;
         ctx.regs[MSG_INFO_REGISTER] = MessageInfo::new(fault.label() as u64, 0, 0, sent).0;

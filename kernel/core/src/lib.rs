@@ -63,6 +63,7 @@ mod syscall;
 mod tcb;
 mod tcb_invocation;
 mod untyped;
+mod vcpu;
 mod vspace;
 mod vspace_invocation;
 
@@ -79,6 +80,7 @@ pub use object::{Endpoint, Notification};
 pub use sched::TIME_SLICE_TICKS;
 pub use tcb::{FpuState, TCB_OFFSET, Tcb, ThreadState, UserContext};
 pub use untyped::RETYPE_FAN_OUT_LIMIT;
+pub use vcpu::{MAX_LIST_REGS, VGIC_HCR_EN, Vcpu, VgicState, lr as vgic_lr};
 pub use vspace::desc as stage2;
 
 use sched::SchedulerAction;

@@ -219,6 +219,11 @@ impl<A: Arch> Kernel<A> {
             }
             ObjectType::Vcpu => {
                 zero_memory(base, 1 << object::VCPU_BITS);
+                // SAFETY: `base` is fresh, zeroed, suitably aligned memory of
+                // the VCPU's size, which no cap names yet.
+                unsafe {
+                    core::ptr::write(base as *mut crate::vcpu::Vcpu, crate::vcpu::Vcpu::new())
+                };
                 Cap::Vcpu { ptr: base }
             }
         }

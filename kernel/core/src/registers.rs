@@ -213,6 +213,7 @@ pub(crate) fn set_reg(t: TcbRef, r: Reg, v: u64) {
     match r {
         Reg::Pc => tcb.fault_ip = v,
         Reg::Sp => tcb.context.sp = v,
+        Reg::Spsr if tcb.vcpu != 0 => tcb.context.spsr = crate::vcpu::sanitise_guest_spsr(v),
         Reg::Spsr => tcb.context.spsr = v & SPSR_USER_MASK,
         Reg::X(n) => tcb.context.regs[n as usize] = v,
         Reg::TpidrEl0 => tcb.context.tpidr_el0 = v,

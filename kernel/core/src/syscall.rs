@@ -213,7 +213,7 @@ impl<A: Arch> Kernel<A> {
             | Cap::VSpace { .. }
             | Cap::AsidControl
             | Cap::AsidPool { .. } => self.decode_mmu_invocation(inv),
-            Cap::Vcpu { .. } => Err(SyscallError::IllegalOperation),
+            Cap::Vcpu { ptr } => self.decode_vcpu_invocation(inv, ptr),
         }
     }
 

@@ -17,6 +17,7 @@ mod gic;
 mod platform;
 mod timer;
 mod trap;
+mod vcpu;
 mod vm;
 
 use core::arch::asm;
@@ -91,6 +92,7 @@ pub fn power_off() -> ! {
 pub struct Aarch64 {
     gic: gic::Gic,
     vmids: vm::Vmids,
+    vcpu: vcpu::VcpuHw,
     timer_irq: u32,
     /// The thread whose FP/SIMD state is in the registers (null: none).
     /// It stays there across kernel entries and switches; another thread's
@@ -115,6 +117,12 @@ impl Aarch64 {
         let mut gic = unsafe { gic::Gic::new(p.gicd, p.gicc) };
         gic.init();
         gic.set_enabled(p.hyp_timer_irq, true);
+        // SAFETY: the device tree names this as the GIC's hypervisor
+        // interface (or gives none: 0).
+        let vcpu = unsafe { vcpu::VcpuHw::new(p.gic_regions[2].0) };
+        if vcpu.list_regs() > 0 {
+            gic.set_enabled(sel4_sys::vcpu::MAINTENANCE_IRQ, true);
+        }
         vm::init();
         // SAFETY: the vector table is 2 KiB aligned (vectors.S).
         unsafe { asm!("msr vbar_el2, {}", "isb", in(reg) &el2_vectors as *const u8 as u64) };
@@ -122,6 +130,7 @@ impl Aarch64 {
         Aarch64 {
             gic,
             vmids: vm::Vmids::new(),
+            vcpu,
             timer_irq: p.hyp_timer_irq,
             fpu_owner: core::ptr::null_mut(),
             fpu_trapped: true,
@@ -136,6 +145,16 @@ impl Aarch64 {
 
     pub fn timer_irq(&self) -> u32 {
         self.timer_irq
+    }
+
+    /// The interrupts the kernel keeps: the tick and, with VCPU support,
+    /// the GIC maintenance interrupt and the virtual timer's.
+    pub fn reserved_irqs(&self) -> ([u32; 3], usize) {
+        if self.vcpu.list_regs() > 0 {
+            ([self.timer_irq, sel4_sys::vcpu::MAINTENANCE_IRQ, sel4_sys::vcpu::VTIMER_IRQ], 3)
+        } else {
+            ([self.timer_irq, 0, 0], 1)
+        }
     }
 }
 
@@ -176,6 +195,13 @@ impl Arch for Aarch64 {
         }
         // The TCB may be made again at the same address: never take the
         // fast exit for it on the strength of an old visit.
+        self.last_thread = 0;
+    }
+    fn vcpu_list_regs(&self) -> usize {
+        self.vcpu.list_regs()
+    }
+    fn vcpu_unload(&mut self, vcpu: *mut kernel_core::Vcpu) {
+        self.vcpu.unload(vcpu, &mut self.gic);
         self.last_thread = 0;
     }
 }
@@ -264,8 +290,14 @@ fn leave_switching() -> ! {
         leave()
     };
     let fpu = k.current_fpu();
+    let vcpu = k.current_vcpu();
     let a = k.arch();
     a.vmids.switch_to(root, asid);
+    if vcpu.is_null() {
+        a.vcpu.native(&mut a.gic);
+    } else {
+        a.vcpu.switch_to(vcpu, &mut a.gic);
+    }
     a.set_fpu_trap(fpu != a.fpu_owner, false);
     a.last_thread = cur;
     a.last_epoch = epoch;
@@ -278,6 +310,7 @@ fn leave_switching() -> ! {
 fn idle(k: &mut K) -> ! {
     let a = k.arch();
     a.last_thread = 0;
+    a.vcpu.native(&mut a.gic);
     loop {
         // SAFETY: unmasking IRQs at EL2 only while idle; the handler never
         // returns here.

@@ -5,6 +5,7 @@
 use super::{kernel, leave};
 use core::arch::asm;
 use sel4_sys::Syscall;
+use sel4_sys::vcpu::{MAINTENANCE_IRQ, VTIMER_IRQ};
 
 /// ESR_EL2 exception classes taken from EL0.
 const EC_FP: u64 = 0x07;
@@ -24,6 +25,15 @@ fn far() -> u64 {
     // SAFETY: as above.
     unsafe { asm!("mrs {}, far_el2", out(reg) v) };
     v
+}
+
+/// The guest-physical address of a stage-2 fault: HPFAR_EL2's page and
+/// FAR_EL2's offset in it.
+fn fault_ipa() -> u64 {
+    let hpfar: u64;
+    // SAFETY: reading a syndrome register has no side effects.
+    unsafe { asm!("mrs {}, hpfar_el2", out(reg) hpfar) };
+    ((hpfar & 0x0000_0fff_ffff_fff0) << 8) | (far() & 0xfff)
 }
 
 /// A synchronous exception from a user thread.
@@ -49,7 +59,13 @@ extern "C" fn user_sync(esr: u64, number: u64) -> ! {
             let fpu = k.current_fpu();
             k.arch().fpu_take(fpu);
         }
-        EC_IABT_LOWER | EC_DABT_LOWER => k.handle_vm_fault(far(), ec == EC_IABT_LOWER, esr),
+        EC_IABT_LOWER | EC_DABT_LOWER => {
+            // A guest's fault is reported at its guest-physical address;
+            // a native thread's stage 1 is off, so its FAR is one already.
+            let addr = if k.current_vcpu().is_null() { far() } else { fault_ipa() };
+            k.handle_vm_fault(addr, ec == EC_IABT_LOWER, esr)
+        }
+        _ if !k.current_vcpu().is_null() => k.handle_vcpu_fault(esr),
         _ => k.handle_user_exception(ec, esr & 0x1ff_ffff),
     }
     leave()
@@ -62,6 +78,14 @@ fn irqs() {
         if irq == k.arch().timer_irq {
             super::timer::rearm();
             k.handle_timer_tick();
+        } else if irq == MAINTENANCE_IRQ && k.arch().vcpu.list_regs() > 0 {
+            let index = k.arch().vcpu.maintenance();
+            k.handle_vgic_maintenance(index);
+        } else if irq == VTIMER_IRQ && k.arch().vcpu.list_regs() > 0 {
+            // Masked until the VMM's AckVPPI: it stays raised until the
+            // guest handles the timer.
+            k.arch().gic.set_enabled(VTIMER_IRQ, false);
+            k.handle_vppi_event(VTIMER_IRQ);
         } else {
             k.handle_irq(irq);
         }
@@ -89,7 +113,11 @@ extern "C" fn idle_irq() -> ! {
 extern "C" fn user_serror() -> ! {
     let k = kernel();
     let esr = esr();
-    k.handle_user_exception(esr >> 26, esr & 0x1ff_ffff);
+    if k.current_vcpu().is_null() {
+        k.handle_user_exception(esr >> 26, esr & 0x1ff_ffff);
+    } else {
+        k.handle_vcpu_fault(esr);
+    }
     leave()
 }
 

@@ -11,7 +11,7 @@ use core::arch::asm;
 
 /// HCR_EL2 for native threads: VM, SWIO, FMO, IMO, AMO, DC, TSC, TGE, RW,
 /// TVM, TTLB, TAC.
-const HCR_NATIVE: u64 = (1 << 0)
+pub const HCR_NATIVE: u64 = (1 << 0)
     | (1 << 1)
     | (1 << 3)
     | (1 << 4)
