@@ -21,7 +21,7 @@ help:
 	@echo "make ned-graph S=<f>   write a boot script's component graph as DOT (and SVG with graphviz)"
 	@echo "make test              run every test (host and QEMU)"
 	@echo "make setup             install the toolchain targets and packages the build needs"
-	@echo "make bench             kernel benchmarks under QEMU -icount shift=0 (table and target/bench/kernel.json)"
+	@echo "make bench             kernel and guest-boot benchmarks under QEMU -icount shift=0 (tables, target/bench/*.json)"
 	@echo "make fuzz              differential capability fuzzing against a reference model (FUZZ_SECONDS=60)"
 
 setup:

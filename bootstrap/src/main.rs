@@ -186,6 +186,7 @@ fn run(machine: &dt::Machine) -> ! {
     bi.kernel_entry = kplan.entry;
     bi.uart_base = machine.uart.unwrap_or(0);
 
+    const LARGE_PAGE: u64 = 2 << 20;
     // The device tree copy, then everything else placed around the original.
     let alloc = |bi: &mut BootInfo, size: u64, what: &str| -> u64 {
         let mut taken = [Region::default(); bootimage::handoff::MAX_RESERVED + 1];
@@ -193,7 +194,10 @@ fn run(machine: &dt::Machine) -> ! {
         taken[..n].copy_from_slice(bi.reserved());
         taken[n] = dtb;
         let size = size.max(1).next_multiple_of(PAGE);
-        let Some(at) = mem::find_free(bi.ram(), &taken[..=n], size, PAGE, 0) else {
+        // 2 MiB alignment for large ones (an inflated guest kernel): the
+        // kernel then hands them out in 2 MiB frames, one slot each.
+        let align = if size >= LARGE_PAGE { LARGE_PAGE } else { PAGE };
+        let Some(at) = mem::find_free(bi.ram(), &taken[..=n], size, align, 0) else {
             fail!("no free RAM for {what} ({} KiB)", size / 1024)
         };
         bi.add_reserved(Region::new(at, size)).unwrap_or_else(|e| full(e));

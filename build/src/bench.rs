@@ -3,7 +3,8 @@
 //! under QEMU with `-icount shift=0`, where one instruction is one tick and
 //! the figures repeat exactly from run to run. Prints a table beside seL4's
 //! figures (measured the same way, and its published Cortex-A53 cycles) and
-//! writes the results as JSON.
+//! writes the results as JSON. Then the guest's boot time in a VM against
+//! the same guest booted directly ([`guest`]).
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -12,6 +13,8 @@ use std::time::Duration;
 
 use crate::project::{Built, Project};
 use crate::qemu::Session;
+
+pub mod guest;
 
 /// A benchmark's name; seL4 under QEMU 7.2 with `-icount shift=0`
 /// (instructions); seL4's published Cortex-A53 cycles; our target.

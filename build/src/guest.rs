@@ -5,14 +5,16 @@
 //! directory, `dpkg-deb -x`), so the guest is a stock, signed-off distribution kernel and
 //! nothing is cross-compiled. The outputs are `Image.gz` (the kernel's arm64 Image,
 //! gzip-compressed; `module[uncompress]` in modules.list inflates it at boot) and
-//! `ramdisk-armv8-64.cpio.gz` (a newc cpio with busybox and an `/init` that brings up a shell
-//! on the console). A stamp file records what was built, so a later run reuses the files
-//! without touching the network; every output is written to a temporary file and renamed into
-//! place, so an interrupted run never leaves a truncated file under its real name.
+//! `ramdisk-armv8-64.cpio.gz` (a newc cpio with busybox, `/bin/cntvct` and an `/init` that
+//! brings up a shell on the console). A stamp file records what was built, so a later run
+//! reuses the files without touching the network (a ramdisk of an older layout is rebuilt from
+//! the busybox it holds); every output is written to a temporary file and renamed into place,
+//! so an interrupted run never leaves a truncated file under its real name.
 
 #![allow(dead_code)]
 
 mod apt;
+mod counter;
 mod cpio;
 
 use std::fs::{self, File};
@@ -43,9 +45,10 @@ const KERNEL_METAPACKAGE: &str = "linux-image-arm64";
 /// Debian package with a statically linked busybox.
 const BUSYBOX_PACKAGE: &str = "busybox-static";
 
-/// Version of the ramdisk's layout (the entries `ramdisk_cpio` writes); bump it when they
-/// change so cached ramdisks are rebuilt. Changes to `INIT_SCRIPT` are noticed on their own.
-const RAMDISK_LAYOUT: u32 = 1;
+/// Version of the ramdisk's layout (the entries `ramdisk_cpio` writes, `/bin/cntvct`'s code);
+/// bump it when they change so cached ramdisks are rebuilt. Changes to `INIT_SCRIPT` are
+/// noticed on their own.
+const RAMDISK_LAYOUT: u32 = 2;
 
 /// Offset of the magic in the arm64 Image header (`Documentation/arch/arm64/booting.rst`).
 const IMAGE_MAGIC_OFFSET: usize = 0x38;
@@ -57,20 +60,37 @@ const IMAGE_HEADER_LEN: usize = 64;
 /// `/init` of the ramdisk. It runs as PID 1 with the console the kernel opened from
 /// `/dev/console`; `cttyhack` reopens the real console device (e.g. ttyAMA0) as the shell's
 /// controlling terminal, which `/dev/console` cannot be, so job control and Ctrl-C work.
+///
+/// Before the shell it prints [`COUNTER_LINE`]: the architected counter as `/init` started
+/// and after a first `date` (see `counter.rs`), then [`UP_LINE`].
 pub const INIT_SCRIPT: &str = r#"#!/bin/busybox sh
 # /init of the guest ramdisk: mount the kernel filesystems, install the busybox
-# applets, run a shell on the console and power off when it exits.
+# applets, run a shell on the console and power off when it exits. It reads the
+# counter first (cntvct prints "<count> <frequency>") and reports it with the
+# count after a first `date`: how far the machine's clock had come.
+set -- $(/bin/cntvct)
+at_init=$1 hz=$2
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
 cd /root
+now=$(date)
+set -- $(cntvct)
+echo "guest: counter at $hz Hz: /init $at_init, date $1: $now"
 echo "guest: Linux $(uname -r) is up; leave the shell to power off"
 setsid cttyhack sh
 echo "guest: shell exited, powering off"
 poweroff -f
 "#;
+
+/// The start of the line `/init` prints with the counter: `guest: counter at <frequency>
+/// Hz: /init <count>, date <count>: <date's answer>`.
+pub const COUNTER_LINE: &str = "guest: counter at ";
+/// The end of the last line `/init` prints before the shell's prompt (`guest: Linux
+/// <release> is up; leave the shell to power off`).
+pub const UP_LINE: &str = " is up; leave the shell to power off";
 
 /// The guest files in the output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +106,9 @@ pub struct GuestFiles {
 /// Fetches Debian's arm64 Linux kernel package and busybox-static for arm64 through apt
 /// (`apt-get download`, in a scratch dir under `out`), and produces in `out`:
 ///  - `Image.gz`: the kernel's arm64 Image (checked for the `ARM\x64` magic), gzip-compressed;
-///  - `ramdisk-armv8-64.cpio.gz`: a gzipped newc cpio with `/bin/busybox`, `/init` (see
-///    [`INIT_SCRIPT`]), the usual top-level directories and `/dev/console`.
+///  - `ramdisk-armv8-64.cpio.gz`: a gzipped newc cpio with `/bin/busybox`, `/bin/cntvct`
+///    (see `counter.rs`), `/init` (see [`INIT_SCRIPT`]), the usual top-level directories and
+///    `/dev/console`.
 ///
 /// Reuses what a previous run left in `out` (recorded in a stamp file) without running apt;
 /// `force` fetches and rebuilds everything. Outputs are written atomically, and progress is
@@ -95,14 +116,28 @@ pub struct GuestFiles {
 pub fn fetch(out: &Path, force: bool) -> Result<GuestFiles> {
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     remove_leftovers(out)?;
-    if !force && let Some(files) = cached(out)? {
-        eprintln!(
-            "guest: reusing cached {IMAGE_GZ} and {RAMDISK} (Linux {}) in {}; `guest --force` \
-             fetches again",
-            files.kernel_version,
-            out.display()
-        );
-        return Ok(files);
+    if !force {
+        match cache_state(out)? {
+            Cache::Present(files) => {
+                eprintln!(
+                    "guest: reusing cached {IMAGE_GZ} and {RAMDISK} (Linux {}) in {}; `guest \
+                     --force` fetches again",
+                    files.kernel_version,
+                    out.display()
+                );
+                return Ok(files);
+            }
+            Cache::OldRamdisk(stamp) => match rebuild_ramdisk(out, stamp) {
+                Ok(files) => return Ok(files),
+                Err(err) => {
+                    eprintln!(
+                        "guest: cannot rebuild the ramdisk from its busybox ({err:#}); fetching again"
+                    );
+                }
+            },
+            Cache::Stale(why) => eprintln!("guest: {why}; fetching again"),
+            Cache::Missing => {}
+        }
     }
 
     apt::check_arm64()?;
@@ -246,8 +281,11 @@ fn ramdisk_layout() -> String {
 enum Cache {
     /// No finished run: no stamp, or an output is missing.
     Missing,
-    /// A finished run of an older ramdisk layout, or an unreadable stamp; says which.
+    /// An unreadable stamp; says why.
     Stale(String),
+    /// A finished run whose ramdisk has an older layout: both files are there, and the
+    /// ramdisk can be rebuilt from the busybox it holds.
+    OldRamdisk(Stamp),
     /// A finished run whose files can be reused.
     Present(GuestFiles),
 }
@@ -265,31 +303,68 @@ fn cache_state(out: &Path) -> Result<Cache> {
     let Some(stamp) = Stamp::parse(&text) else {
         return Ok(Cache::Stale(format!("{} is unreadable", stamp_path.display())));
     };
-    if stamp.ramdisk_layout != ramdisk_layout() {
-        return Ok(Cache::Stale("the ramdisk's layout changed".into()));
-    }
     let files = GuestFiles {
         image_gz: out.join(IMAGE_GZ),
         ramdisk: out.join(RAMDISK),
-        kernel_version: stamp.kernel_release,
+        kernel_version: stamp.kernel_release.clone(),
     };
     let present = [&files.image_gz, &files.ramdisk]
         .iter()
         .all(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0));
-    Ok(if present { Cache::Present(files) } else { Cache::Missing })
+    Ok(match (present, stamp.ramdisk_layout == ramdisk_layout()) {
+        (false, _) => Cache::Missing,
+        (true, true) => Cache::Present(files),
+        (true, false) => Cache::OldRamdisk(stamp),
+    })
 }
 
 /// The outputs in `out` if a finished run left them there and they match this tool's ramdisk
-/// layout; says why when they are stale.
+/// layout.
+#[cfg(test)]
 fn cached(out: &Path) -> Result<Option<GuestFiles>> {
     Ok(match cache_state(out)? {
         Cache::Present(files) => Some(files),
-        Cache::Missing => None,
-        Cache::Stale(why) => {
-            eprintln!("guest: {why}; fetching again");
-            None
-        }
+        _ => None,
     })
+}
+
+/// Builds the ramdisk of this tool's layout from the busybox in the cached ramdisk of an
+/// older layout, and updates the stamp: no download needed.
+fn rebuild_ramdisk(out: &Path, mut stamp: Stamp) -> Result<GuestFiles> {
+    let ramdisk = out.join(RAMDISK);
+    let mut old = Vec::new();
+    flate2::read::GzDecoder::new(
+        File::open(&ramdisk).with_context(|| format!("opening {}", ramdisk.display()))?,
+    )
+    .read_to_end(&mut old)
+    .with_context(|| format!("inflating {}", ramdisk.display()))?;
+    let entries =
+        cpio::parse::parse(&old).with_context(|| format!("reading {}", ramdisk.display()))?;
+    let busybox = entries
+        .into_iter()
+        .find(|e| e.name == "bin/busybox")
+        .filter(|e| is_aarch64_elf(&e.data))
+        .context("it holds no aarch64 bin/busybox")?;
+    let cpio = ramdisk_cpio(&busybox.data)?;
+    // The stamp goes first, as in `fetch`: an interrupted rebuild is never taken as finished.
+    let stamp_path = out.join(STAMP);
+    fs::remove_file(&stamp_path).with_context(|| format!("removing {}", stamp_path.display()))?;
+    write_atomically(&ramdisk, |file| {
+        let mut gz = GzEncoder::new(file, Compression::best());
+        gz.write_all(&cpio)?;
+        gz.finish()?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", ramdisk.display()))?;
+    stamp.ramdisk_layout = ramdisk_layout();
+    write_atomically(&stamp_path, |file| Ok(file.write_all(stamp.render().as_bytes())?))
+        .with_context(|| format!("writing {}", stamp_path.display()))?;
+    eprintln!(
+        "guest: rebuilt {} for the new ramdisk layout from its busybox ({})",
+        ramdisk.display(),
+        stamp.busybox_package
+    );
+    Ok(GuestFiles { image_gz: out.join(IMAGE_GZ), ramdisk, kernel_version: stamp.kernel_release })
 }
 
 /// Whether `out` holds the files of a finished [`fetch`] that a new call would reuse.
@@ -422,6 +497,7 @@ fn ramdisk_cpio(busybox: &[u8]) -> Result<Vec<u8>> {
     }
     w.char_device("dev/console", 0o600, 5, 1)?;
     w.file("bin/busybox", 0o755, busybox)?;
+    w.file("bin/cntvct", 0o755, &counter::elf())?;
     w.symlink("bin/sh", "busybox")?;
     w.file("etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n")?;
     w.file("etc/group", 0o644, b"root:x:0:\n")?;
@@ -579,11 +655,17 @@ mod tests {
             position("mount -t sysfs sysfs /sys"),
             position("mount -t devtmpfs devtmpfs /dev"),
             position("/bin/busybox --install -s"),
+            position("now=$(date)"),
+            position("echo \"guest: counter at $hz Hz: /init $at_init, date $1: $now\""),
+            position("echo \"guest: Linux $(uname -r) is up; leave the shell to power off\""),
             position("setsid cttyhack sh"),
             position("poweroff -f"),
         ];
         assert!(steps.is_sorted(), "/init runs its steps out of order");
         assert!(!script.contains("exec "), "the shell must return for the poweroff");
+        assert!(script.lines().nth(5).is_some_and(|l| l == "set -- $(/bin/cntvct)"));
+        assert!(script.contains(&format!("echo \"{COUNTER_LINE}")));
+        assert!(script.contains(&format!("{UP_LINE}\"")));
     }
 
     #[test]
@@ -609,6 +691,8 @@ mod tests {
         let init = find("init");
         assert_eq!(init.mode, S_IFREG | 0o755);
         assert_eq!(init.data, INIT_SCRIPT.as_bytes());
+        let cntvct = find("bin/cntvct");
+        assert_eq!((cntvct.mode, cntvct.data.clone()), (S_IFREG | 0o755, counter::elf()));
         let sh = find("bin/sh");
         assert_eq!((sh.mode & S_IFMT, sh.data.as_slice()), (S_IFLNK, &b"busybox"[..]));
         // Every parent comes before its children: the kernel does not create directories.
@@ -661,8 +745,51 @@ mod tests {
         stamp.ramdisk_layout = "0-0".into();
         fs::write(out.join(STAMP), stamp.render()).unwrap();
         assert_eq!(cached(out).unwrap(), None, "old layout");
-        assert!(matches!(cache_state(out).unwrap(), Cache::Stale(_)));
+        assert!(matches!(cache_state(out).unwrap(), Cache::OldRamdisk(_)));
         assert!(!present(out));
+        fs::write(out.join(STAMP), "kernel-release: x\n").unwrap();
+        assert!(matches!(cache_state(out).unwrap(), Cache::Stale(_)));
+    }
+
+    #[test]
+    fn an_old_ramdisk_is_rebuilt_from_its_busybox() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let busybox = {
+            let mut elf = vec![0u8; 64];
+            elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+            elf[18..20].copy_from_slice(&183u16.to_le_bytes());
+            elf
+        };
+        let mut old = cpio::NewcWriter::new(Vec::new());
+        old.directory("bin", 0o755).unwrap();
+        old.file("bin/busybox", 0o755, &busybox).unwrap();
+        old.file("init", 0o755, b"#!/bin/sh\n").unwrap();
+        let old = old.finish().unwrap();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+        gz.write_all(&old).unwrap();
+        fs::write(out.join(RAMDISK), gz.finish().unwrap()).unwrap();
+        fs::write(out.join(IMAGE_GZ), b"image").unwrap();
+        let stamp = Stamp {
+            kernel_release: "6.1.0-56-arm64".into(),
+            kernel_package: "k 1".into(),
+            busybox_package: "b 1".into(),
+            ramdisk_layout: "1-0".into(),
+        };
+        fs::write(out.join(STAMP), stamp.render()).unwrap();
+        let files = fetch(out, false).unwrap();
+        assert_eq!(files.kernel_version, "6.1.0-56-arm64");
+        assert!(present(out));
+        let mut cpio = Vec::new();
+        flate2::read::GzDecoder::new(File::open(&files.ramdisk).unwrap())
+            .read_to_end(&mut cpio)
+            .unwrap();
+        let entries = parse(&cpio).unwrap();
+        let find = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.data.clone());
+        assert_eq!(find("bin/busybox"), Some(busybox));
+        assert_eq!(find("init").as_deref(), Some(INIT_SCRIPT.as_bytes()));
+        assert_eq!(find("bin/cntvct"), Some(counter::elf()));
+        assert_eq!(fs::read(out.join(IMAGE_GZ)).unwrap(), b"image");
     }
 
     #[test]

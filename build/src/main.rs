@@ -69,16 +69,26 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// Run the kernel benchmarks (the `bench` entry) under QEMU with
-    /// `-icount shift=0`: prints a table of instruction counts beside seL4's
-    /// and writes them as JSON.
+    /// Run the benchmarks under QEMU with `-icount shift=0`: the kernel's
+    /// (the `bench` entry; a table of instruction counts beside seL4's), then
+    /// the guest's boot (the `uvmm-io` guest in its VM against the same guest
+    /// booted directly, in QEMU virtual time); each writes its JSON.
     Bench {
+        /// Which benchmarks: `kernel`, `guest`, or both (default).
+        #[arg(value_enum)]
+        only: Option<BenchSet>,
         /// QEMU's options; `-icount shift=0` is added.
         #[arg(long, env = "QEMU_OPTIONS", default_value = qemu::DEFAULT_OPTIONS)]
         qemu_options: String,
-        /// Where to write the JSON (default target/bench/kernel.json).
+        /// Where to write the kernel's JSON (default target/bench/kernel.json).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Where to write the guest's JSON (default target/bench/guest.json).
+        #[arg(long)]
+        guest_json: Option<PathBuf>,
+        /// Boot the guest directly only (the baseline), not in the VM.
+        #[arg(long)]
+        baseline_only: bool,
     },
     /// Run the QEMU tests (all, or those named) and print their counts.
     Test {
@@ -94,6 +104,13 @@ enum Cmd {
         #[command(subcommand)]
         cmd: NedCmd,
     },
+}
+
+/// A set of benchmarks.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BenchSet {
+    Kernel,
+    Guest,
 }
 
 #[derive(Subcommand)]
@@ -165,7 +182,14 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}\n{}", g.image_gz.display(), g.ramdisk.display());
         }
         Cmd::Test { names, list } => qemutest::run(&project, &names, list)?,
-        Cmd::Bench { qemu_options, json } => bench::run(&project, &qemu_options, json)?,
+        Cmd::Bench { only, qemu_options, json, guest_json, baseline_only } => {
+            if only != Some(BenchSet::Guest) {
+                bench::run(&project, &qemu_options, json)?;
+            }
+            if only != Some(BenchSet::Kernel) {
+                bench::guest::run(&project, &qemu_options, guest_json, baseline_only)?;
+            }
+        }
         Cmd::Ned { cmd: NedCmd::Check { files, entry } } => {
             ned::check(&project, &files, entry.as_deref())?
         }

@@ -12,6 +12,8 @@
 mod elf;
 mod entry;
 #[cfg(test)]
+mod scripts;
+#[cfg(test)]
 mod tests;
 
 use ::ned::model::Model;
@@ -176,6 +178,33 @@ fn rom_for(project: &Project, script: &Path, given: Option<&str>) -> Result<(Rom
         }
     };
     Ok((rom, notes))
+}
+
+/// Runs the boot script of `entry` (its roottask's first argument, e.g.
+/// `rom/uvmm-io.ned`) through the loader model with the entry's rom/; the
+/// model, with what the script started, and the entry's modules. The entry
+/// is resolved as `check` resolves it (programs need not be built).
+pub fn model_of_entry(project: &Project, entry: &str) -> Result<(Model, Vec<Resolved>)> {
+    let resolved = project.resolve(entry, true)?;
+    let root = resolved
+        .iter()
+        .find(|r| r.kind == Kind::Roottask)
+        .with_context(|| format!("entry `{entry}` has no roottask"))?;
+    let script = program_env::split_args(&root.cmdline)
+        .nth(1)
+        .and_then(|a| a.strip_prefix("rom/"))
+        .with_context(|| format!("the roottask of entry `{entry}` names no rom/ script"))?;
+    let module = resolved
+        .iter()
+        .find(|r| r.name == script)
+        .with_context(|| format!("entry `{entry}` has no module {script}"))?;
+    let text = std::fs::read_to_string(&module.path)
+        .with_context(|| format!("reading {}", module.path.display()))?;
+    let mut ned = Ned::new(Rom::of_entry(&resolved).model());
+    if let Err(d) = ned.run(&format!("rom/{script}"), &text) {
+        bail!("the boot script of entry `{entry}` fails:\n{}", ned.render(&d));
+    }
+    Ok((ned.into_backend(), resolved))
 }
 
 /// `build ned check FILE...`: prints every diagnostic and a summary line

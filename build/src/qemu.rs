@@ -125,6 +125,11 @@ impl Session {
         stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush()).context("typing into QEMU")
     }
 
+    /// QEMU's exit status if it has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Waits for QEMU to exit by itself; kills it when `timeout` passes.
     pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
         let deadline = Instant::now() + timeout;

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 mod cons;
 mod io;
 mod ned;
+pub(crate) mod vm;
+
+pub(crate) use ned::plain;
 
 type TestFn = fn(&Project) -> Result<()>;
 
@@ -33,6 +36,11 @@ const TESTS: &[(&str, TestFn)] = &[
     ("io.irq_round_trip", io::irq_round_trip),
     ("io.verbose_dump", io::verbose_dump),
     ("io.unowned_hardware_refused", io::unowned_hardware_refused),
+    ("vm.direct_pl031_tree", vm::direct_pl031_tree),
+    ("vm.direct_base_tree", vm::direct_base_tree),
+    ("vm.date_passthrough", vm::date_passthrough),
+    ("vm.date_1970", vm::date_1970),
+    ("vm.two_vms", vm::two_vms),
 ];
 
 /// The hello entry must boot and power off within this time.

@@ -4,8 +4,9 @@
 //!
 //! - badge 0, the factory: `CREATE(tag, colour)` makes a client and answers
 //!   with a channel badged for it (program-env's log protocol);
-//! - a client's badge: `WRITE` (lines are written whole, tagged, before the
-//!   call returns, so a fast writer waits), `READ` (answered when the
+//! - a client's badge: `WRITE` (written tagged before the call returns,
+//!   so a fast writer waits: the focused client's bytes as they come,
+//!   other clients' lines whole), `READ` (answered when the
 //!   client has typed input; until then its reply cap is saved);
 //! - the UART's interrupt, on a notification bound to the thread: typed
 //!   bytes go through [`cons::mux`] (Ctrl-E focus and prompt).
@@ -97,8 +98,8 @@ struct Cons {
 }
 
 impl Cons {
-    fn out(uart: &mut Pl011, s: &str) {
-        for b in s.bytes() {
+    fn out(uart: &mut Pl011, s: &[u8]) {
+        for &b in s {
             uart.write_byte(b);
         }
     }

@@ -1,8 +1,8 @@
 //! The multiplexer's logic, free of hardware so it is tested on the host:
-//! clients with a tag, a colour and a key; their output cut into whole
-//! lines, each written at once with its prefix (so lines of different
-//! clients never mix inside a line), kept in a bounded history; keyboard
-//! input routed to the focused client; Ctrl-E commands.
+//! clients with a tag, a colour and a key; their output written with a
+//! prefix (`tag     | `, in the client's colour) so that lines of different
+//! clients never mix inside a line, and kept in a bounded history;
+//! keyboard input routed to the focused client; Ctrl-E commands.
 //!
 //! Keys typed after Ctrl-E:
 //!
@@ -12,8 +12,35 @@
 //!  Ctrl-E        send a literal Ctrl-E to the focused client
 //! ```
 //!
+//! Output. The focused client's output, if the client is shown, goes to
+//! the screen as it arrives: its first bytes after a newline open a line
+//! on the screen (prefix, then the bytes) and its newline ends that line,
+//! so a shell's prompt and the echo of typed characters show at once.
+//! Other output is line-buffered: a line is written whole when its newline
+//! comes if its client is visible (shown, and focused or `-a`), else it
+//! only goes to the history. Only one line is open on the screen at a
+//! time: the focused client's or the `cons>` prompt (while the prompt is
+//! open, the focused client's output is line-buffered too). When anything
+//! else must be written (a whole line of another client, a message of
+//! cons), the open line is broken (ended as a line ends), the other text
+//! written, and the open line written again (prefix and its bytes so far,
+//! or `cons> ` and what was typed), so it stays last on the screen. When
+//! the focus moves, the open line is ended; its bytes stay as the client's
+//! unfinished line, and the newly focused client's unfinished line, if
+//! any, is shown. A line goes to the history once, when it is finished.
+//!
+//! Control bytes in a client's output: `\r` is dropped; a backspace
+//! (0x08) removes the last character of the unfinished line and goes to
+//! the screen if that line is open (a backspace at the start of a line is
+//! dropped, as it would erase the prefix); DEL (0x7f) is not kept, and
+//! goes to the screen only for an open line. Other bytes (escape
+//! sequences, tabs) are kept and written as they are. So a shell's
+//! `\b \b` erases a character on the screen and in the line kept in the
+//! history. The screen gets the bytes as written; the history keeps each
+//! line as text (invalid UTF-8 replaced).
+//!
 //! Buffers: a client's unfinished line is kept up to [`MAX_LINE`] bytes,
-//! then written as a line of its own (marked with a trailing `\`); the
+//! then ended as a line of its own (marked with a trailing `\`); the
 //! history keeps the last [`HISTORY_LINES`] lines per client (older ones
 //! leave the history, never the screen); input waiting for a client is
 //! capped at [`MAX_INPUT`] bytes, beyond which typed bytes are refused with
@@ -22,7 +49,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Ctrl-E, the escape key.
@@ -36,6 +63,9 @@ pub const MAX_INPUT: usize = 4096;
 /// Longest tag shown.
 pub const TAG_WIDTH: usize = 8;
 const KEYS: &[u8] = b"123456789abcdefghijklmnopqrstuvwxyz";
+const BACKSPACE: u8 = 0x08;
+const DEL: u8 = 0x7f;
+const PROMPT: &str = "cons> ";
 
 /// One client.
 pub struct Client {
@@ -44,6 +74,7 @@ pub struct Client {
     pub colour: String,
     pub key: Option<u8>,
     pub shown: bool,
+    /// The unfinished line (`\r` and DEL left out, backspaces applied).
     partial: Vec<u8>,
     pub history: VecDeque<String>,
     pub input: VecDeque<u8>,
@@ -56,6 +87,16 @@ enum Mode {
     Prompt,
 }
 
+/// The line open on the screen (written without its `\r\n` yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Open {
+    None,
+    /// Client `n`'s unfinished line; `n` has the focus.
+    Client(usize),
+    /// The `cons>` prompt and what was typed at it.
+    Prompt,
+}
+
 /// The multiplexer.
 pub struct Mux {
     pub clients: Vec<Client>,
@@ -64,20 +105,28 @@ pub struct Mux {
     pub focus: Option<usize>,
     mode: Mode,
     line: String,
+    open: Open,
 }
 
 /// Something the caller must do after input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Write this to the terminal.
-    Echo(String),
+    /// Write these bytes to the terminal.
+    Echo(Vec<u8>),
     /// Client `n` has new input.
     Input(usize),
 }
 
 impl Mux {
     pub fn new(show_all: bool) -> Self {
-        Mux { clients: Vec::new(), show_all, focus: None, mode: Mode::Normal, line: String::new() }
+        Mux {
+            clients: Vec::new(),
+            show_all,
+            focus: None,
+            mode: Mode::Normal,
+            line: String::new(),
+            open: Open::None,
+        }
     }
 
     /// Adds a client; the first one gets the focus.
@@ -99,48 +148,144 @@ impl Mux {
         n
     }
 
-    /// A finished line of client `n` as the terminal gets it.
-    pub fn format_line(&self, n: usize, line: &str) -> String {
+    /// What starts a line of client `n` on the terminal: colour, tag, `| `.
+    fn prefix(&self, n: usize) -> String {
         let c = &self.clients[n];
         let tag = &c.tag;
         if c.colour.is_empty() {
-            format!("{tag:<TAG_WIDTH$}| {line}\r\n")
+            format!("{tag:<TAG_WIDTH$}| ")
         } else {
-            format!("\x1b[{}m{tag:<TAG_WIDTH$}| {line}\x1b[0m\r\n", c.colour)
+            format!("\x1b[{}m{tag:<TAG_WIDTH$}| ", c.colour)
         }
     }
 
+    /// What ends a line of client `n` on the terminal.
+    fn line_end(&self, n: usize) -> &'static str {
+        if self.clients[n].colour.is_empty() { "\r\n" } else { "\x1b[0m\r\n" }
+    }
+
+    /// A finished line of client `n` as the terminal gets it.
+    pub fn format_line(&self, n: usize, line: &str) -> String {
+        format!("{}{line}{}", self.prefix(n), self.line_end(n))
+    }
+
+    /// Whether client `n`'s finished lines go to the screen.
     fn visible(&self, n: usize) -> bool {
         self.clients[n].shown && (self.show_all || self.focus == Some(n))
     }
 
-    fn finish_line(&mut self, n: usize, out: &mut dyn FnMut(&str), cut: bool) {
-        let c = &mut self.clients[n];
-        let bytes = core::mem::take(&mut c.partial);
-        let mut line = String::from_utf8_lossy(&bytes).replace('\r', "");
-        if cut {
-            line.push('\\');
-        }
-        if c.history.len() == HISTORY_LINES {
-            c.history.pop_front();
-        }
-        c.history.push_back(line.clone());
-        if self.visible(n) {
-            out(&self.format_line(n, &line));
+    /// Whether client `n`'s output goes to the screen as it arrives.
+    fn live(&self, n: usize) -> bool {
+        self.focus == Some(n) && self.clients[n].shown && self.mode != Mode::Prompt
+    }
+
+    /// Ends the line open on the screen, if any.
+    fn close(&mut self, scr: &mut Vec<u8>) {
+        match core::mem::replace(&mut self.open, Open::None) {
+            Open::None => {}
+            Open::Client(n) => scr.extend_from_slice(self.line_end(n).as_bytes()),
+            Open::Prompt => scr.extend_from_slice(b"\r\n"),
         }
     }
 
-    /// Client `n` wrote `bytes`: each finished line goes to `out` whole.
-    pub fn write(&mut self, n: usize, bytes: &[u8], out: &mut dyn FnMut(&str)) {
-        for &b in bytes {
-            if b == b'\n' {
-                self.finish_line(n, out, false);
-            } else {
-                self.clients[n].partial.push(b);
-                if self.clients[n].partial.len() >= MAX_LINE {
-                    self.finish_line(n, out, true);
+    /// Opens client `n`'s line on the screen (prefix and its bytes so far)
+    /// unless it is open already.
+    fn open_line(&mut self, n: usize, scr: &mut Vec<u8>) {
+        if self.open == Open::Client(n) {
+            return;
+        }
+        self.close(scr);
+        scr.extend_from_slice(self.prefix(n).as_bytes());
+        scr.extend_from_slice(&self.clients[n].partial);
+        self.open = Open::Client(n);
+    }
+
+    /// With nothing open on the screen, writes again what belongs last on
+    /// it: the prompt, or the focused client's unfinished line.
+    fn reopen(&mut self, scr: &mut Vec<u8>) {
+        if self.open != Open::None {
+            return;
+        }
+        if self.mode == Mode::Prompt {
+            scr.extend_from_slice(PROMPT.as_bytes());
+            scr.extend_from_slice(self.line.as_bytes());
+            self.open = Open::Prompt;
+        } else if let Some(n) = self.focus
+            && self.live(n)
+            && !self.clients[n].partial.is_empty()
+        {
+            self.open_line(n, scr);
+        }
+    }
+
+    /// Ends client `n`'s line: into the history, and to the screen (ending
+    /// it there if it is open, else whole if `n` is visible).
+    fn finish_line(&mut self, n: usize, cut: bool, scr: &mut Vec<u8>) {
+        let c = &mut self.clients[n];
+        let bytes = core::mem::take(&mut c.partial);
+        let mut line = String::from_utf8_lossy(&bytes).into_owned();
+        if cut {
+            line.push('\\');
+        }
+        if self.open == Open::Client(n) {
+            if cut {
+                scr.push(b'\\');
+            }
+            self.close(scr);
+        } else if self.visible(n) {
+            self.close(scr);
+            scr.extend_from_slice(self.format_line(n, &line).as_bytes());
+            self.reopen(scr);
+        }
+        let c = &mut self.clients[n];
+        if c.history.len() == HISTORY_LINES {
+            c.history.pop_front();
+        }
+        c.history.push_back(line);
+    }
+
+    /// One byte of client `n`'s output.
+    fn put(&mut self, n: usize, b: u8, scr: &mut Vec<u8>) {
+        match b {
+            b'\n' => self.finish_line(n, false, scr),
+            b'\r' => {}
+            BACKSPACE => {
+                if self.clients[n].partial.is_empty() {
+                    return;
+                }
+                if self.live(n) {
+                    self.open_line(n, scr);
+                    scr.push(b);
+                }
+                pop_char(&mut self.clients[n].partial);
+            }
+            DEL => {
+                if self.open == Open::Client(n) {
+                    scr.push(b);
                 }
             }
+            _ => {
+                if self.live(n) {
+                    self.open_line(n, scr);
+                    scr.push(b);
+                }
+                self.clients[n].partial.push(b);
+                if self.clients[n].partial.len() >= MAX_LINE {
+                    self.finish_line(n, true, scr);
+                }
+            }
+        }
+    }
+
+    /// Client `n` wrote `bytes`: what the terminal must show goes to `out`
+    /// (the focused client's bytes at once, another client's lines whole).
+    pub fn write(&mut self, n: usize, bytes: &[u8], out: &mut dyn FnMut(&[u8])) {
+        let mut scr = Vec::new();
+        for &b in bytes {
+            self.put(n, b, &mut scr);
+        }
+        if !scr.is_empty() {
+            out(&scr);
         }
     }
 
@@ -169,14 +314,25 @@ impl Mux {
 
     fn deliver(&mut self, b: u8) -> Vec<Action> {
         let Some(n) = self.focus else {
-            return vec_of(Action::Echo("\x07".into()));
+            return echo(b"\x07");
         };
         let c = &mut self.clients[n];
         if c.input.len() >= MAX_INPUT {
-            return vec_of(Action::Echo("\x07".into()));
+            return echo(b"\x07");
         }
         c.input.push_back(b);
-        vec_of(Action::Input(n))
+        alloc::vec![Action::Input(n)]
+    }
+
+    /// Writes a message of cons: the open line is ended first; after the
+    /// message comes what belongs last on the screen now (the prompt, or
+    /// the focused client's unfinished line).
+    fn message(&mut self, text: &str) -> Vec<Action> {
+        let mut scr = Vec::new();
+        self.close(&mut scr);
+        scr.extend_from_slice(text.as_bytes());
+        self.reopen(&mut scr);
+        echo(&scr)
     }
 
     fn escape(&mut self, b: u8) -> Vec<Action> {
@@ -186,18 +342,18 @@ impl Mux {
         if b == b'.' {
             self.mode = Mode::Prompt;
             self.line.clear();
-            return vec_of(Action::Echo("\r\ncons> ".into()));
+            return self.message("\r\n");
         }
         match self.clients.iter().position(|c| c.key == Some(b)) {
             Some(n) => {
                 self.focus = Some(n);
                 let t = &self.clients[n].tag;
-                vec_of(Action::Echo(format!("\r\n[cons: input goes to {t}]\r\n")))
+                self.message(&format!("\r\n[cons: input goes to {t}]\r\n"))
             }
-            None => vec_of(Action::Echo(format!(
+            None => self.message(&format!(
                 "\r\n[cons: no client has key '{}'; Ctrl-E . then help]\r\n",
                 b as char
-            ))),
+            )),
         }
     }
 
@@ -207,18 +363,19 @@ impl Mux {
                 self.mode = Mode::Normal;
                 let line = core::mem::take(&mut self.line);
                 let text = self.command(line.trim());
-                vec_of(Action::Echo(format!("\r\n{text}")))
+                // Ends the prompt's line, then the answer.
+                self.message(&text)
             }
-            0x7f | 0x08 => {
+            DEL | BACKSPACE => {
                 if self.line.pop().is_some() {
-                    vec_of(Action::Echo("\x08 \x08".into()))
+                    echo(b"\x08 \x08")
                 } else {
                     Vec::new()
                 }
             }
-            0x20..0x7f => {
+            0x20..DEL => {
                 self.line.push(b as char);
-                vec_of(Action::Echo((b as char).to_string()))
+                echo(&[b])
             }
             _ => Vec::new(),
         }
@@ -273,23 +430,51 @@ impl Mux {
     }
 }
 
-fn vec_of(a: Action) -> Vec<Action> {
-    alloc::vec![a]
+/// Removes the last character (a UTF-8 sequence, or one stray byte) of `v`.
+fn pop_char(v: &mut Vec<u8>) {
+    for _ in 0..4 {
+        match v.pop() {
+            Some(b) if b & 0xc0 == 0x80 => {}
+            _ => return,
+        }
+    }
+}
+
+fn echo(bytes: &[u8]) -> Vec<Action> {
+    alloc::vec![Action::Echo(bytes.to_vec())]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn collect(m: &mut Mux, n: usize, bytes: &[u8]) -> String {
-        let mut s = String::new();
-        m.write(n, bytes, &mut |t| s.push_str(t));
+    fn collect_bytes(m: &mut Mux, n: usize, bytes: &[u8]) -> Vec<u8> {
+        let mut s = Vec::new();
+        m.write(n, bytes, &mut |t| s.extend_from_slice(t));
         s
+    }
+
+    fn collect(m: &mut Mux, n: usize, bytes: &[u8]) -> String {
+        String::from_utf8(collect_bytes(m, n, bytes)).unwrap()
+    }
+
+    /// What typing `keys` writes to the terminal.
+    fn type_keys(m: &mut Mux, keys: &[u8]) -> String {
+        let mut s = Vec::new();
+        for &k in keys {
+            for a in m.key(k) {
+                if let Action::Echo(e) = a {
+                    s.extend_from_slice(&e);
+                }
+            }
+        }
+        String::from_utf8(s).unwrap()
     }
 
     #[test]
     fn lines_come_out_whole_with_tag_and_colour() {
         let mut m = Mux::new(true);
+        m.create("me", ""); // has the focus: io and vm1 are line-buffered
         let io = m.create("io", "31");
         let vm = m.create("vm1", "");
         assert_eq!(collect(&mut m, io, b"Io ser"), "");
@@ -303,11 +488,18 @@ mod tests {
     fn long_tags_are_cut_and_long_lines_split() {
         let mut m = Mux::new(true);
         let c = m.create("averylongtag", "");
+        let d = m.create("d", "");
         assert_eq!(m.clients[c].tag, "averylon");
         let long = alloc::vec![b'x'; MAX_LINE + 10];
-        let out = collect(&mut m, c, &long);
+        // Unfocused: the full part as a line, the rest kept.
+        let out = collect(&mut m, d, &long);
         assert_eq!(out.matches("\r\n").count(), 1);
-        assert!(out.ends_with("\\\r\n"));
+        assert!(out.starts_with("d       | xxx") && out.ends_with("\\\r\n"));
+        // Focused: the same line, then the rest shown as it comes.
+        let out = collect(&mut m, c, &long);
+        let x = "x".repeat(MAX_LINE);
+        assert_eq!(out, format!("averylon| {x}\\\r\naverylon| xxxxxxxxxx"));
+        assert_eq!(m.clients[c].history, [format!("{x}\\")]);
     }
 
     #[test]
@@ -327,6 +519,152 @@ mod tests {
     }
 
     #[test]
+    fn focused_output_shows_at_once_and_a_newline_ends_the_line() {
+        let mut m = Mux::new(false);
+        let vm = m.create("vm1", "36");
+        assert_eq!(collect(&mut m, vm, b"/ # "), "\x1b[36mvm1     | / # ");
+        assert_eq!(collect(&mut m, vm, b"l"), "l");
+        assert_eq!(collect(&mut m, vm, b"s"), "s");
+        assert!(m.clients[vm].history.is_empty());
+        assert_eq!(collect(&mut m, vm, b"\r\n"), "\x1b[0m\r\n");
+        assert_eq!(m.clients[vm].history, ["/ # ls"]);
+        // Pieces and a whole line look the same on the screen.
+        let pieces = collect(&mut m, vm, b"bin") + &collect(&mut m, vm, b" etc\r\n");
+        assert_eq!(pieces, m.format_line(vm, "bin etc"));
+        assert_eq!(m.clients[vm].history, ["/ # ls", "bin etc"]);
+        // Bytes of a character split between writes go out as they come.
+        assert_eq!(collect_bytes(&mut m, vm, &[0xc3]), b"\x1b[36mvm1     | \xc3");
+        assert_eq!(collect_bytes(&mut m, vm, &[0xa9, b'\n']), b"\xa9\x1b[0m\r\n");
+        assert_eq!(m.clients[vm].history.back().map(String::as_str), Some("é"));
+    }
+
+    #[test]
+    fn another_line_breaks_the_open_line_which_is_written_again() {
+        let mut m = Mux::new(true);
+        let vm = m.create("vm1", "36");
+        let io = m.create("io", "31");
+        assert_eq!(collect(&mut m, vm, b"/ # "), "\x1b[36mvm1     | / # ");
+        // Unfocused: kept until its newline.
+        assert_eq!(collect(&mut m, io, b"rea"), "");
+        assert_eq!(
+            collect(&mut m, io, b"dy\n"),
+            "\x1b[0m\r\n\x1b[31mio      | ready\x1b[0m\r\n\x1b[36mvm1     | / # "
+        );
+        assert_eq!(collect(&mut m, vm, b"ls\n"), "ls\x1b[0m\r\n");
+        assert_eq!(m.clients[vm].history, ["/ # ls"]);
+        assert_eq!(m.clients[io].history, ["ready"]);
+        // With nothing open, another line is written as it is.
+        assert_eq!(collect(&mut m, io, b"done\n"), "\x1b[31mio      | done\x1b[0m\r\n");
+    }
+
+    #[test]
+    fn messages_of_cons_break_the_open_line_too() {
+        let mut m = Mux::new(true);
+        let vm = m.create("vm1", "");
+        let io = m.create("io", "");
+        collect(&mut m, vm, b"/ # ");
+        assert_eq!(
+            type_keys(&mut m, b"\x05z"),
+            "\r\n\r\n[cons: no client has key 'z'; Ctrl-E . then help]\r\nvm1     | / # "
+        );
+        // The prompt is the open line while it is there.
+        assert_eq!(type_keys(&mut m, b"\x05.li"), "\r\n\r\ncons> li");
+        assert_eq!(collect(&mut m, vm, b"x"), "");
+        assert_eq!(collect(&mut m, io, b"up\n"), "\r\nio      | up\r\ncons> li");
+        let list = m.command("list");
+        assert_eq!(type_keys(&mut m, b"st\r"), format!("st\r\n{list}vm1     | / # x"));
+        assert_eq!(collect(&mut m, vm, b"\n"), "\r\n");
+        assert_eq!(m.clients[vm].history, ["/ # x"]);
+        // A bell leaves the open line alone.
+        assert_eq!(collect(&mut m, vm, b"$ "), "vm1     | $ ");
+        for _ in 0..MAX_INPUT {
+            m.key(b'k');
+        }
+        assert_eq!(type_keys(&mut m, b"k"), "\x07");
+    }
+
+    #[test]
+    fn unfocused_partial_lines_stay_buffered() {
+        for show_all in [false, true] {
+            let mut m = Mux::new(show_all);
+            let a = m.create("a", "");
+            let b = m.create("b", "");
+            assert_eq!(collect(&mut m, b, b"/ # "), "");
+            assert_eq!(collect(&mut m, b, b"lx\x08"), "");
+            let want = if show_all { "b       | / # l\r\n" } else { "" };
+            assert_eq!(collect(&mut m, b, b"\n"), want);
+            assert_eq!(m.clients[b].history, ["/ # l"]);
+            assert!(m.clients[a].history.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_focus_change_ends_the_open_line_and_keeps_its_bytes() {
+        let mut m = Mux::new(true);
+        let vm = m.create("vm1", "");
+        let b = m.create("b", "");
+        collect(&mut m, vm, b"/ # ");
+        assert_eq!(type_keys(&mut m, b"\x052"), "\r\n\r\n[cons: input goes to b]\r\n");
+        // Now vm1 is buffered: its bytes wait.
+        assert_eq!(collect(&mut m, vm, b"l"), "");
+        assert_eq!(collect(&mut m, b, b"$ "), "b       | $ ");
+        // Back on vm1: b's line is ended, vm1's unfinished line shown again.
+        assert_eq!(
+            type_keys(&mut m, b"\x051"),
+            "\r\n\r\n[cons: input goes to vm1]\r\nvm1     | / # l"
+        );
+        assert_eq!(collect(&mut m, vm, b"s\n"), "s\r\n");
+        assert_eq!(m.clients[vm].history, ["/ # ls"]);
+        assert!(m.clients[b].history.is_empty());
+        // b's line, finished while unfocused, comes out whole.
+        assert_eq!(collect(&mut m, b, b"exit\n"), "b       | $ exit\r\n");
+        // A line finished while its client is unfocused comes out whole too.
+        collect(&mut m, vm, b"/ # ");
+        type_keys(&mut m, b"\x052");
+        assert_eq!(collect(&mut m, vm, b"\n"), "vm1     | / # \r\n");
+    }
+
+    #[test]
+    fn backspace_erases_on_the_screen_and_in_the_line() {
+        let mut m = Mux::new(false);
+        let vm = m.create("vm1", "");
+        assert_eq!(collect(&mut m, vm, b"/ # lx"), "vm1     | / # lx");
+        assert_eq!(collect(&mut m, vm, b"\x08 \x08"), "\x08 \x08");
+        assert_eq!(m.clients[vm].partial, b"/ # l");
+        assert_eq!(collect(&mut m, vm, b"s\r\n"), "s\r\n");
+        assert_eq!(m.clients[vm].history, ["/ # ls"]);
+        // At the start of a line there is nothing to erase: dropped.
+        assert_eq!(collect(&mut m, vm, b"\x08"), "");
+        assert_eq!(collect(&mut m, vm, b"a\x08\x08b\n"), "vm1     | a\x08b\r\n");
+        assert_eq!(m.clients[vm].history.back().map(String::as_str), Some("b"));
+        // DEL goes to the screen but not into the line.
+        assert_eq!(collect(&mut m, vm, b"c\x7fd\n"), "vm1     | c\x7fd\r\n");
+        assert_eq!(m.clients[vm].history.back().map(String::as_str), Some("cd"));
+        // A backspace takes a whole character.
+        collect(&mut m, vm, "é\x08x\n".as_bytes());
+        assert_eq!(m.clients[vm].history.back().map(String::as_str), Some("x"));
+        // Written again after a break, the line is as edited.
+        let io = m.create("io", "");
+        m.show_all = true;
+        collect(&mut m, vm, b"abc\x08\x08");
+        assert_eq!(collect(&mut m, io, b"hi\n"), "\r\nio      | hi\r\nvm1     | a");
+    }
+
+    #[test]
+    fn a_hidden_focused_client_shows_nothing_until_shown() {
+        let mut m = Mux::new(true);
+        let vm = m.create("vm1", "");
+        m.command("hide vm1");
+        assert_eq!(collect(&mut m, vm, b"/ # "), "");
+        assert_eq!(
+            type_keys(&mut m, b"\x05.show vm1\r"),
+            "\r\ncons> show vm1\r\nvm1 is shown\r\nvm1     | / # "
+        );
+        assert_eq!(collect(&mut m, vm, b"\n"), "\r\n");
+        assert_eq!(m.clients[vm].history, ["/ # "]);
+    }
+
+    #[test]
     fn ctrl_e_switches_focus_and_input_follows() {
         let mut m = Mux::new(true);
         let a = m.create("a", "");
@@ -340,8 +678,7 @@ mod tests {
         m.key(ESCAPE);
         assert_eq!(m.key(ESCAPE), [Action::Input(b)]);
         assert_eq!(m.read(b, 10), [ESCAPE]);
-        m.key(ESCAPE);
-        assert!(matches!(&m.key(b'z')[0], Action::Echo(s) if s.contains("no client has key 'z'")));
+        assert!(type_keys(&mut m, b"\x05z").contains("no client has key 'z'"));
     }
 
     #[test]

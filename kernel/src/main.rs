@@ -86,6 +86,7 @@ fn boot(bi: &BootInfo) -> ! {
     let (reserved, nreserved) = hw.reserved_irqs();
     let reserved_irqs = &reserved[..nreserved];
     let cfg = BootConfig {
+        vgic_cpu: platform.gicv.0,
         ram: &free[..nfree],
         devices: &devices[..ndev],
         root,

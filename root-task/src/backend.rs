@@ -30,6 +30,7 @@ impl Backend for Root {
             ("rom", CapKind::Rom),
             ("icu", CapKind::IrqControl),
             ("sigma0", CapKind::Untyped),
+            ("asid_pool", CapKind::Other),
         ]
         .into_iter()
         .map(|(n, k)| (n.to_string(), k))

@@ -90,8 +90,16 @@ impl Root {
                 ));
             }
             Obj::Env { name: n, .. } if n == "sigma0" => {
-                // Every device untyped, as `<name>/<address in hex>`.
-                for &(s, paddr, bits) in &self.devices {
+                // Every device untyped, as `<name>/<address in hex>`, but
+                // those another program already made objects from (a copy
+                // of an untyped with children is refused).
+                let probe = self.slots.take()?;
+                let devices = self.devices.clone();
+                for &(s, paddr, bits) in &devices {
+                    if path(probe).copy(&path(s), CapRights::all()).is_err() {
+                        continue;
+                    }
+                    let _ = path(probe).delete();
                     out.push(Gift {
                         name: format!("{name}/{paddr:x}"),
                         src: s,
@@ -102,9 +110,33 @@ impl Root {
                         arg: paddr | bits as u64,
                     });
                 }
+                self.slots.give_back(probe);
                 return Ok(());
             }
+            Obj::Env { name: n, .. } if n == "asid_pool" => {
+                // The root task's ASID pool: the holder can give its own
+                // VSpaces (a VMM's guest address space) an ASID.
+                gift(slot::ASID_POOL.cptr().bits(), CapRights::all(), 0, 0)
+            }
             Obj::Env { name: n, .. } => return Err(format!("L4.Env.{n} is not known")),
+            Obj::Mmio { addr, size }
+                if self.vgic_cpu.first().is_some_and(|&(_, p)| p == *addr) =>
+            {
+                // Shared frames, as `<name>/<page number>`.
+                let n = (size.div_ceil(4096) as usize).min(self.vgic_cpu.len());
+                for (i, &(s, paddr)) in self.vgic_cpu[..n].iter().enumerate() {
+                    out.push(Gift {
+                        name: format!("{name}/{i}"),
+                        src: s,
+                        rights: CapRights::read_write(),
+                        badge: 0,
+                        kind: CapKind::Frame,
+                        letters: c.rights,
+                        arg: paddr,
+                    });
+                }
+                return Ok(());
+            }
             Obj::Mmio { addr, size } => {
                 let found = self.devices.iter().find(|d| d.1 == *addr && 1u64 << d.2 == *size);
                 let Some(&(s, paddr, bits)) = found else {

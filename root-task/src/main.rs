@@ -82,11 +82,16 @@ fn main(bi: &sel4::BootInfo) -> ! {
             .untyped()
             .range()
             .zip(bi.untyped_list())
-            .filter(|(_, d)| d.is_device())
+            .filter(|(_, d)| d.is_device() && !is_vgic_cpu(d))
             .map(|(s, d)| (s as u64, d.paddr() as u64, d.size_bits()))
             .collect(),
         irqs: Vec::new(),
+        vgic_cpu: Vec::new(),
     };
+    if let Some((s, d)) = bi.untyped().range().zip(bi.untyped_list()).find(|(_, d)| is_vgic_cpu(d)) {
+        root.vgic_cpu = vgic_cpu_frames(&mut root, s as u64, d.paddr() as u64, d.size_bits())
+            .unwrap_or_else(|e| fatal(&format!("the GIC's virtual CPU interface: {e}")));
+    }
     root.logs.push(LogChannel { tag: None, partial: Vec::new() });
     root.logs.push(LogChannel { tag: Some(("ned".into(), "37")), partial: Vec::new() });
     if let Err(e) = setup(&mut root) {
@@ -135,3 +140,25 @@ fn setup(root: &mut Root) -> Result<(), String> {
 }
 
 sel4_runtime::declare_root_task!(main, heap_size = 8 << 20);
+
+/// Whether the kernel marked `d` as the GIC's virtual CPU interface.
+fn is_vgic_cpu(d: &sel4::UntypedDesc) -> bool {
+    d.inner().padding[0] == sel4::sys::bootinfo::UNTYPED_VGIC_CPU
+}
+
+/// The untyped in root slot `ut` (at `paddr`, 2^`bits` bytes) as 4 KiB
+/// device frames: `L4.Env.mmio` of it gives copies of these, so several
+/// VMMs can map it.
+fn vgic_cpu_frames(root: &mut Root, ut: u64, paddr: u64, bits: usize) -> Result<Vec<(u64, u64)>, String> {
+    let n = 1u64 << (bits.saturating_sub(12)).min(8);
+    let mut out = Vec::new();
+    let me = sel4::init_thread::slot::CNODE.cap().absolute_cptr_for_self();
+    let u: sel4::cap::Untyped = crate::mem::cap_at(ut);
+    for i in 0..n {
+        let s = root.slots.take()?;
+        u.untyped_retype(&sel4::ObjectBlueprint::SmallPage, &me, s as usize, 1)
+            .map_err(|e| format!("{e:?}"))?;
+        out.push((s, paddr + i * 4096));
+    }
+    Ok(out)
+}

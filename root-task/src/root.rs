@@ -78,6 +78,9 @@ pub struct Root {
     pub devices: Vec<(u64, u64, usize)>,
     /// IRQ handlers made so far: IRQ, root slot.
     pub irqs: Vec<(u32, u64)>,
+    /// The GIC's virtual CPU interface as 4 KiB frames (root slot,
+    /// physical address), shared by every VMM that maps it.
+    pub vgic_cpu: Vec<(u64, u64)>,
 }
 
 impl Root {

@@ -162,3 +162,17 @@ fn the_test_images_files_load() {
     assert!(cfg.irq_on_bus(1, 39) && !cfg.irq_on_bus(1, 34));
     assert!(io_config::check::channels(&cfg, &["test_a", "test_b"], &[]).is_empty());
 }
+
+#[test]
+fn the_two_vm_scenario_adds_an_empty_vbus() {
+    let cfg = scenario_file("io.cfg");
+    let hw = scenario_file("vm_hw.vbus");
+    let other = scenario_file("vm_other.vbus");
+    let cfg = load(&[("rom/io.cfg", &cfg), ("rom/vm_hw.vbus", &hw), ("rom/vm_other.vbus", &other)]);
+    let names: Vec<&str> = cfg.buses.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["vm_hw", "vm_other"]);
+    assert!(cfg.buses[1].devices.is_empty());
+    assert!(cfg.mmio_on_bus(1, 0x901_0000).is_none());
+    assert!(!cfg.irq_on_bus(1, 34));
+    assert_eq!(cfg.clients(1), [(0, 0)], "the PL031 is on vm_hw only");
+}

@@ -233,7 +233,8 @@ fn start_request<B: Backend>(
     cmdline: &str,
 ) -> R<StartRequest> {
     let at = pos_of(ctx, shared);
-    let Some(first) = cmdline.split_whitespace().next() else {
+    // The program's first argument, split as the program will split it.
+    let Some(first) = program_env::split_args(cmdline).next() else {
         return err(ctx, "start: the command line is empty; it names a program, as \"rom/prog\"");
     };
     let Some(program) = first.strip_prefix("rom/").filter(|p| !p.is_empty()) else {

@@ -23,11 +23,12 @@ use program_env::CapKind;
 use crate::{Backend, Cap, LogSpec, Obj, Pos, StartRequest, TaskState};
 
 /// The root's named caps as the root task offers them: `L4.Env.<name>`.
-pub const ENV_CAPS: [(&str, CapKind); 4] = [
+pub const ENV_CAPS: [(&str, CapKind); 5] = [
     ("log", CapKind::Log),
     ("rom", CapKind::Rom),
     ("icu", CapKind::IrqControl),
     ("sigma0", CapKind::Untyped),
+    ("asid_pool", CapKind::Other),
 ];
 
 /// Reads the text of a rom/ module (`name` as in rom/, e.g. `lib.rhai`).

@@ -212,3 +212,14 @@ fn render_shows_source_of_module() {
     );
     assert_eq!(ned.source("rom/lib.rhai").as_deref(), Some(common::MODULES[0].1));
 }
+
+#[test]
+fn quoted_arguments_and_program_name() {
+    let m = ok("L4.default_loader.start(#{}, \"'rom/nedtest' -c \\\"a  b\\\" x\");");
+    let req = &m.tasks()[0].req;
+    assert_eq!(req.program, "nedtest");
+    assert_eq!(req.log, LogSpec::Tagged { tag: "nedtest".into(), colour: "white".into() });
+    assert_eq!(req.cmdline, "'rom/nedtest' -c \"a  b\" x");
+    let args: Vec<&str> = program_env::split_args(&req.cmdline).collect();
+    assert_eq!(args, ["rom/nedtest", "-c", "a  b", "x"]);
+}

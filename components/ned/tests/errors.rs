@@ -180,8 +180,8 @@ fn env_errors() {
     fails_at(
         "\nlet x = L4.Env.nope;",
         "test.ned:2:15",
-        "L4.Env has no cap `nope` (it has log, rom, icu, sigma0, and mmio(addr, size), irq(n), \
-         ram(bytes))",
+        "L4.Env has no cap `nope` (it has log, rom, icu, sigma0, asid_pool, and mmio(addr, size), \
+         irq(n), ram(bytes))",
     );
     fails_at(
         "L4.Env.mmio(0x9000001, 0x1000);",

@@ -164,9 +164,11 @@ impl<'a> EnvPage<'a> {
         self.cmdline
     }
 
-    /// The arguments after the program name, split at whitespace.
+    /// The arguments after the program name, split by
+    /// [`split_args`](crate::split_args) (whitespace separates, quotes
+    /// group).
     pub fn args(&self) -> impl Iterator<Item = &'a str> + 'a {
-        self.cmdline.split_whitespace().skip(1)
+        crate::split_args(self.cmdline).skip(1)
     }
 
     /// Every named cap.
@@ -248,14 +250,14 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let page = EnvPageBuilder::new("pong", "rom/pong -v  fast")
+        let page = EnvPageBuilder::new("pong", "rom/pong -v  fast 'a b'")
             .cap("chan", 16, CapKind::Channel, 3)
             .cap("rom", 17, CapKind::Rom, 1)
             .cap_with_arg("uart", 18, CapKind::Untyped, 7, 0x900_0000 | 12)
             .build();
         let env = EnvPage::parse(&page).unwrap();
         assert_eq!(env.name(), "pong");
-        assert_eq!(env.args().collect::<Vec<_>>(), ["-v", "fast"]);
+        assert_eq!(env.args().collect::<Vec<_>>(), ["-v", "fast", "a b"]);
         assert_eq!(
             env.cap("chan").map(|c| (c.slot, c.kind, c.rights)),
             Some((16, CapKind::Channel, 3))

@@ -22,6 +22,9 @@
 //!                         frames stay aligned)
 //! ```
 //!
+//! Its command line is split into arguments by [`split_args`]
+//! (whitespace, and quotes for an argument with spaces in it).
+//!
 //! The protocols on the root task's endpoints ([`parent`], [`rom`],
 //! [`log`]) are seL4 `Call`s with the label and words given there.
 
@@ -30,11 +33,13 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod args;
 mod envpage;
 pub mod log;
 pub mod parent;
 pub mod rom;
 
+pub use args::{SplitArgs, split_args};
 #[cfg(feature = "alloc")]
 pub use envpage::EnvPageBuilder;
 pub use envpage::{CapEntry, CapKind, EnvError, EnvPage, MAGIC};

@@ -67,9 +67,12 @@ pub fn cmdline() -> &'static str {
     page().map_or("", |p| p.cmdline())
 }
 
-/// The arguments after the program's name.
+/// The arguments after the program's name: the command line split by
+/// [`program_env::split_args`], so whitespace separates arguments and a
+/// quoted argument keeps its spaces (`-c "console=ttyAMA0 rdinit=/init"`
+/// is `-c` and `console=ttyAMA0 rdinit=/init`).
 pub fn args() -> impl Iterator<Item = &'static str> {
-    cmdline().split_whitespace().skip(1)
+    program_env::split_args(cmdline()).skip(1)
 }
 
 #[doc(hidden)]

@@ -53,8 +53,14 @@ pub struct UntypedDesc {
     pub paddr: u64,
     pub size_bits: u8,
     pub is_device: u8,
+    /// `padding[0]`: [`UNTYPED_VGIC_CPU`] marks this kernel's extension.
     pub padding: [u8; 6],
 }
+
+/// `UntypedDesc::padding[0]` of the device untyped holding the GIC's
+/// virtual CPU interface (GICV): every VM maps it, so the root task hands
+/// it out as frames, which can be shared, not as untyped memory.
+pub const UNTYPED_VGIC_CPU: u8 = 1;
 
 /// One boot module: where the root task finds it mapped, and the caps of
 /// its frames.

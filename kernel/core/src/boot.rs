@@ -104,6 +104,9 @@ pub struct BootConfig<'a> {
     /// Device memory the root task may have (the kernel's own devices left
     /// out).
     pub devices: &'a [MemRegion],
+    /// Base of the device region of the GIC's virtual CPU interface (0:
+    /// none); its untyped is marked in the boot info.
+    pub vgic_cpu: u64,
     /// The root task's image.
     pub root: RootImage,
     /// Every boot module, mapped read-only for the root task.
@@ -407,7 +410,18 @@ impl<A: Arch> Kernel<A> {
                     paddr: base,
                     size_bits: bits as u8,
                     is_device: device as u8,
-                    padding: [0; 6],
+                    padding: [
+                        if device && cfg.vgic_cpu != 0 && base == cfg.vgic_cpu {
+                            sel4_sys::bootinfo::UNTYPED_VGIC_CPU
+                        } else {
+                            0
+                        },
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                    ],
                 };
                 n_untyped += 1;
             }

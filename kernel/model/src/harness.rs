@@ -87,6 +87,7 @@ impl Host {
         let base = arena.base;
         let ram = [MemRegion::new(base + IMAGE_SIZE, ARENA_SIZE - IMAGE_SIZE)];
         let cfg = BootConfig {
+            vgic_cpu: 0,
             ram: &ram,
             devices: &DEVICES,
             root: RootImage {

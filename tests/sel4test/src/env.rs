@@ -249,6 +249,16 @@ impl Env {
             .ok_or_else(|| Fail(format!("no 4 KiB device untyped at {paddr:#x}")))
     }
 
+    /// The device untyped of any size that starts at `paddr` (so its first
+    /// frame is the one at `paddr`), with its size (log2).
+    pub fn device_untyped_at(&self, paddr: u64) -> TestResult<(cap::Untyped, usize)> {
+        self.device_untypeds
+            .iter()
+            .find(|(_, p, _)| *p == paddr)
+            .map(|d| (d.0, d.2))
+            .ok_or_else(|| Fail(format!("no device untyped starts at {paddr:#x}")))
+    }
+
     /// A free slot for this test.
     pub fn slot(&mut self) -> TestResult<u64> {
         self.test.take(1)

@@ -352,6 +352,13 @@ impl core::fmt::Display for FaultText<'_> {
             l if l == FaultLabel::VmFault as u64 => {
                 write!(f, "VM fault at pc {:#x} on address {:#x} (fsr {:#x})", mr(0), mr(1), mr(3))
             }
+            l if l == FaultLabel::VcpuFault as u64 => {
+                write!(f, "VCPU fault, syndrome {:#x} (class {:#x})", mr(0), mr(0) >> 26)
+            }
+            l if l == FaultLabel::VgicMaintenance as u64 => {
+                write!(f, "VGIC maintenance, list register {:#x}", mr(0))
+            }
+            l if l == FaultLabel::VppiEvent as u64 => write!(f, "VPPI event, IRQ {}", mr(0)),
             l => write!(f, "message with label {l}"),
         }
     }

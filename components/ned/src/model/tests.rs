@@ -68,7 +68,7 @@ fn rom_list_or_none() {
     assert_eq!(m.rom_text("a.rhai").as_deref(), Some("y"));
     assert_eq!(m.rom_text("b.rhai"), None);
     let names: Vec<String> = m.env_caps().into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["log", "rom", "icu", "sigma0"]);
+    assert_eq!(names, ["log", "rom", "icu", "sigma0", "asid_pool"]);
 }
 
 #[test]

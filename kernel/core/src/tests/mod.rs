@@ -16,6 +16,7 @@ mod notification;
 mod sched;
 mod tcb;
 mod untyped;
+mod vcpu;
 mod vspace;
 
 use crate::cap::{Cap, SlotRef};
@@ -38,6 +39,10 @@ pub(crate) enum Event {
     Unify(u64, u64),
     Mask(u32, bool),
     Edge(u32, bool),
+    /// The core asked for this VCPU's state in memory.
+    VcpuUnload(u64),
+    /// The VCPU is being destroyed.
+    VcpuForget(u64),
 }
 
 /// An [`Arch`] that records what it is asked.
@@ -77,6 +82,16 @@ impl Arch for TestArch {
     }
     fn irq_set_edge(&mut self, irq: u32, edge: bool) {
         self.events.push(Event::Edge(irq, edge));
+    }
+    /// A GICv2 virtual interface with 4 list registers (as QEMU's).
+    fn vcpu_list_regs(&self) -> usize {
+        4
+    }
+    fn vcpu_unload(&mut self, vcpu: *mut crate::Vcpu) {
+        self.events.push(Event::VcpuUnload(vcpu as u64));
+    }
+    fn vcpu_forget(&mut self, vcpu: *mut crate::Vcpu) {
+        self.events.push(Event::VcpuForget(vcpu as u64));
     }
 }
 
@@ -122,6 +137,7 @@ pub(crate) fn config<'a>(
     modules: &'a [BootModule<'a>],
 ) -> BootConfig<'a> {
     BootConfig {
+        vgic_cpu: 0,
         ram,
         devices: &DEVICES,
         root: RootImage { paddr: base, vaddr: IMAGE_VADDR, size: IMAGE_SIZE, entry: ENTRY },

@@ -9,6 +9,9 @@ pub struct Platform {
     /// The GIC regions the kernel keeps for itself: distributor, CPU
     /// interface, hypervisor interface (each 64 KiB on QEMU virt).
     pub gic_regions: [(u64, u64); 3],
+    /// The GIC's virtual CPU interface (GICV), which VMMs map into guests
+    /// ((0, 0): none).
+    pub gicv: (u64, u64),
     /// INTID of the EL2 physical timer.
     pub hyp_timer_irq: u32,
 }
@@ -32,6 +35,7 @@ pub unsafe fn discover(addr: u64, size: u64) -> Result<Platform, &'static str> {
     let d = region("the GIC node has no distributor")?;
     let c = region("the GIC node has no CPU interface")?;
     let h = region("the GIC node has no hypervisor interface").unwrap_or((0, 0));
+    let v = region("the GIC node has no virtual CPU interface").unwrap_or((0, 0));
     let (gicd, gicc) = (d.0, c.0);
     let timer = fdt
         .find_compatible(&["arm,armv8-timer", "arm,armv7-timer"])
@@ -44,7 +48,7 @@ pub unsafe fn discover(addr: u64, size: u64) -> Result<Platform, &'static str> {
     };
     let (kind, num) = (cell(9).ok_or("the timer lacks a hyp interrupt")?, cell(10).unwrap_or(0));
     let hyp_timer_irq = if kind == 1 { 16 + num } else { 32 + num };
-    Ok(Platform { gicd, gicc, gic_regions: [d, c, h], hyp_timer_irq })
+    Ok(Platform { gicd, gicc, gic_regions: [d, c, h], gicv: v, hyp_timer_irq })
 }
 
 impl Platform {

@@ -11,6 +11,7 @@ pub mod probes;
 pub mod retype;
 pub mod sched;
 pub mod syscall;
+pub mod vcpu;
 pub mod vspace;
 
 use crate::Test;
@@ -26,4 +27,5 @@ pub const GROUPS: &[&[Test]] = &[
     interrupt::TESTS,
     sched::TESTS,
     cancel_badged_sends::TESTS,
+    vcpu::TESTS,
 ];
