@@ -60,14 +60,16 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy -q --all-targets -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model -p program-env -p ned -p io-config -p vbus-api -- -D warnings
 	cargo clippy -q -p cons --lib --tests -- -D warnings
+	cargo clippy -q -p vmm --lib --tests -- -D warnings
 	cargo clippy -q --target aarch64-unknown-none -p sel4 -p sel4-runtime --examples -- -D warnings
-	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -p sysfuzz -p root-task -p nedtest -p cons -p io-service -p vbustest -- -D warnings
+	cargo clippy -q --release --target aarch64-unknown-none -p hello -p preempt -p sel4test -p sysfuzz -p root-task -p nedtest -p cons -p io-service -p vbustest -p vmm -- -D warnings
 	cargo clippy -q --release --target aarch64-unknown-none-softfloat -p bootstrap -p kernel -- -D warnings
 
 test-host: setup
 	cargo test -p build -p bootimage -p pl011 -p sel4-sys -p sel4 -p kernel-core -p kernel-model -p program-env -p ned -p io-config -p vbus-api
 	cargo test -p bootstrap --lib
 	cargo test -p cons --lib
+	cargo test -p vmm --lib
 
 FUZZ_SECONDS ?= 60
 

@@ -107,6 +107,10 @@ impl BusServer<'_> {
 }
 
 impl Handler for BusServer<'_> {
+    fn name(&mut self) -> &str {
+        &self.io.cfg.buses[self.bus].name
+    }
+
     fn device(&mut self, index: u64) -> Result<DeviceInfo, Error> {
         let count = self.io.cfg.vbus_devices(self.bus).len() as u64;
         let cfg = &self.io.cfg;

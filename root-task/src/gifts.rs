@@ -119,9 +119,7 @@ impl Root {
                 gift(slot::ASID_POOL.cptr().bits(), CapRights::all(), 0, 0)
             }
             Obj::Env { name: n, .. } => return Err(format!("L4.Env.{n} is not known")),
-            Obj::Mmio { addr, size }
-                if self.vgic_cpu.first().is_some_and(|&(_, p)| p == *addr) =>
-            {
+            Obj::Mmio { addr, size } if self.vgic_cpu.first().is_some_and(|&(_, p)| p == *addr) => {
                 // Shared frames, as `<name>/<page number>`.
                 let n = (size.div_ceil(4096) as usize).min(self.vgic_cpu.len());
                 for (i, &(s, paddr)) in self.vgic_cpu[..n].iter().enumerate() {

@@ -364,16 +364,22 @@ impl Root {
             TaskObjects { ut, pool: &mut self.pool, slots: &mut self.slots, owned: &mut t.slots };
         let mut v = module.vaddr;
         let end = module.vaddr + (module.data.len() as u64).next_multiple_of(PAGE);
+        let name = &module.name;
+        let no_room = |e: String| {
+            crate::say(&format!("mapping rom/{name} for a program: {e}"));
+            rom::NO_ROOM
+        };
         for f in module.frames.clone() {
             // The kernel's rule: 2 MiB frames where aligned and whole.
             let size = if v.is_multiple_of(2 << 20) && end - v >= 2 << 20 { 2 << 20 } else { PAGE };
-            let s = objs.slots.take().map_err(|_| rom::NO_ROOM)?;
+            let s = objs.slots.take().map_err(no_room)?;
             objs.owned.push(s);
-            path(s).copy(&path(f), CapRights::read_only()).map_err(|_| rom::NO_ROOM)?;
+            path(s)
+                .copy(&path(f), CapRights::read_only())
+                .map_err(|e| no_room(format!("copying a frame cap: {e:?}")))?;
             let at = program_env::ROM_VADDR_BASE + v;
             let xn = VmAttributes::DEFAULT | VmAttributes::EXECUTE_NEVER;
-            space::map(vspace, s, at, CapRights::read_only(), xn, &mut objs)
-                .map_err(|_| rom::NO_ROOM)?;
+            space::map(vspace, s, at, CapRights::read_only(), xn, &mut objs).map_err(no_room)?;
             v += size;
         }
         t.roms.push((m, base));

@@ -88,7 +88,8 @@ fn main(bi: &sel4::BootInfo) -> ! {
         irqs: Vec::new(),
         vgic_cpu: Vec::new(),
     };
-    if let Some((s, d)) = bi.untyped().range().zip(bi.untyped_list()).find(|(_, d)| is_vgic_cpu(d)) {
+    if let Some((s, d)) = bi.untyped().range().zip(bi.untyped_list()).find(|(_, d)| is_vgic_cpu(d))
+    {
         root.vgic_cpu = vgic_cpu_frames(&mut root, s as u64, d.paddr() as u64, d.size_bits())
             .unwrap_or_else(|e| fatal(&format!("the GIC's virtual CPU interface: {e}")));
     }
@@ -149,7 +150,12 @@ fn is_vgic_cpu(d: &sel4::UntypedDesc) -> bool {
 /// The untyped in root slot `ut` (at `paddr`, 2^`bits` bytes) as 4 KiB
 /// device frames: `L4.Env.mmio` of it gives copies of these, so several
 /// VMMs can map it.
-fn vgic_cpu_frames(root: &mut Root, ut: u64, paddr: u64, bits: usize) -> Result<Vec<(u64, u64)>, String> {
+fn vgic_cpu_frames(
+    root: &mut Root,
+    ut: u64,
+    paddr: u64,
+    bits: usize,
+) -> Result<Vec<(u64, u64)>, String> {
     let n = 1u64 << (bits.saturating_sub(12)).min(8);
     let mut out = Vec::new();
     let me = sel4::init_thread::slot::CNODE.cap().absolute_cptr_for_self();

@@ -127,7 +127,9 @@ fn setup(cfg: Config) -> Result<Vm, String> {
     let gicv: Vec<u64> = (0..GICV_PAGES)
         .map(|i| env::get(&format!("gicv/{i}")).map(|e| e.slot))
         .collect::<Option<_>>()
-        .ok_or("no `gicv` caps (L4.Env.mmio(0x8040000, 0x10000): the GIC's virtual CPU interface)")?;
+        .ok_or(
+            "no `gicv` caps (L4.Env.mmio(0x8040000, 0x10000): the GIC's virtual CPU interface)",
+        )?;
     let vbus = get_cap!("vbus").map(|c: cap::Endpoint| Vbus::new(c));
     let mut sp = Space::new(mem);
 
@@ -255,16 +257,16 @@ fn setup(cfg: Config) -> Result<Vm, String> {
     let me: cap::Tcb = cap_at(slot::TCB);
     me.tcb_bind_notification(cap_at(ntfn))
         .map_err(|e| format!("binding the notification: {e:?}"))?;
-    let prio = highest_prio(me);
+    let vcpu: cap::Vcpu = cap_at(sp.make(ObjectBlueprint::Vcpu)?);
+    let guest: cap::Tcb = cap_at(sp.make(ObjectBlueprint::Tcb)?);
+    let prio = highest_prio(guest, me);
     let input_ntfn = sp.slots(1)?;
     at(input_ntfn)
         .mint(&at(ntfn), CapRights::write_only(), INPUT_BIT)
         .map_err(|e| format!("minting: {e:?}"))?;
     input::start(&mut sp, input_ntfn, prio)?;
 
-    // The VCPU and the thread that runs it, just below the vmm.
-    let vcpu: cap::Vcpu = cap_at(sp.make(ObjectBlueprint::Vcpu)?);
-    let guest: cap::Tcb = cap_at(sp.make(ObjectBlueprint::Tcb)?);
+    // The VCPU's thread runs just below the vmm.
     guest
         .tcb_configure(
             sel4::CPtr::from_bits(fault_ep),
@@ -306,19 +308,15 @@ fn setup(cfg: Config) -> Result<Vm, String> {
     Ok(vm)
 }
 
-/// The highest priority this program may give its threads: its own (the
-/// kernel allows up to its TCB's maximum controlled priority).
-fn highest_prio(me: cap::Tcb) -> u64 {
-    let probe: cap::Tcb = me;
+/// The highest priority this program may give its threads (its own: the
+/// kernel allows up to its TCB's maximum controlled priority), found by
+/// setting `probe`'s, a thread not started yet.
+fn highest_prio(probe: cap::Tcb, me: cap::Tcb) -> u64 {
     let (mut lo, mut hi) = (0u64, 254u64);
-    let _ = probe;
-    // The own TCB's priority is set to what it already may use: probing by
-    // setting it is harmless, the last successful value stays.
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
-        if me.tcb_set_priority(me, mid).is_ok() { lo = mid } else { hi = mid - 1 }
+        if probe.tcb_set_priority(me, mid).is_ok() { lo = mid } else { hi = mid - 1 }
     }
-    let _ = me.tcb_set_priority(me, lo);
     lo
 }
 
@@ -341,7 +339,12 @@ fn passthrough(
     irqs: &mut Vec<PassIrq>,
 ) -> Result<String, String> {
     let Some(vbus) = vbus else {
-        return Err(format!("{} and no vbus was given", first_resource(d)));
+        return Err(format!("{} and the VM has no vbus", first_resource(d)));
+    };
+    let mut nb = [0u8; 64];
+    let bus = match vbus.name(&mut nb) {
+        Ok(n) => format!("vbus `{n}`"),
+        Err(_) => String::from("the vbus"),
     };
     let mut mmio: Vec<(u64, u64)> = Vec::new();
     let mut have_irqs: Vec<(u64, u64)> = Vec::new();
@@ -358,7 +361,7 @@ fn passthrough(
     }
     for &(b, s) in &d.regs {
         if !mmio.iter().any(|&(start, end)| b >= start && b + s - 1 <= end) {
-            return Err(format!("MMIO [{b:#x}, {:#x}) is on no device of the vbus", b + s));
+            return Err(format!("MMIO [{b:#x}, {:#x}) is on no device of {bus}", b + s));
         }
     }
     for i in &d.irqs {
@@ -369,10 +372,10 @@ fn passthrough(
             ));
         }
         if !have_irqs.iter().any(|&(n, _)| n == i.intid as u64) {
-            return Err(format!("IRQ {} is on no device of the vbus", i.intid));
+            return Err(format!("IRQ {} is on no device of {bus}", i.intid));
         }
     }
-    let mut what = String::from("passed through from the vbus:");
+    let mut what = format!("passed through from {bus}:");
     for &(b, s) in &d.regs {
         let mut p = b & !0xfff;
         while p < b + s {
@@ -781,7 +784,7 @@ impl Vm {
     }
 }
 
-sel4_runtime::declare_program!(main, heap_size = 4 << 20);
+sel4_runtime::declare_program!(main, heap_size = 1 << 20);
 
 /// `gicv` comes as one frame cap per page, `gicv/<n>`, and `ram` is read
 /// by its entry (for its size); recorded for `build ned check`.

@@ -238,6 +238,15 @@ impl<T: Transport> Vbus<T> {
         self.simple(Request::SetMode { irq, mode })
     }
 
+    /// The vbus's name (io's name for it, e.g. `vm_hw`), read into `buf`.
+    pub fn name<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, Error> {
+        let mut reply = [0u64; 72];
+        let mr = self.request(Request::Name, None, None, &mut reply)?;
+        let len = (*mr.first().ok_or(Error::BadRequest)? as usize).min(buf.len());
+        let s = program_env::unpack_bytes(&mr[1..], len, buf).ok_or(Error::BadRequest)?;
+        core::str::from_utf8(s).map_err(|_| Error::BadRequest)
+    }
+
     /// Acknowledges a delivery: the line is unmasked.
     pub fn icu_ack(&self, irq: u64) -> Result<(), Error> {
         self.simple(Request::Ack { irq })

@@ -19,6 +19,7 @@
 //!  ICU_UNMASK   8   irq                         -
 //!  ICU_SET_MODE 9   irq, mode (`mode::*`)       -
 //!  ICU_ACK     10   irq                         -
+//!  NAME        11   -                           name length, name (the vbus's)
 //! ```
 //!
 //! Devices are numbered in the order a depth-first walk of the vbus meets
@@ -60,6 +61,7 @@ pub mod label {
     pub const ICU_UNMASK: u64 = 8;
     pub const ICU_SET_MODE: u64 = 9;
     pub const ICU_ACK: u64 = 10;
+    pub const NAME: u64 = 11;
 }
 
 /// Resource types (L4Re's numbers).

@@ -27,6 +27,8 @@ pub trait Handler {
     fn icu_unmask(&mut self, irq: u64) -> Result<(), Error>;
     fn icu_set_mode(&mut self, irq: u64, mode: u64) -> Result<(), Error>;
     fn icu_ack(&mut self, irq: u64) -> Result<(), Error>;
+    /// The vbus's name (as io's configuration calls it).
+    fn name(&mut self) -> &str;
     /// Runs after each request, before [`serve`] writes the reply into the
     /// IPC buffer, so it may still make invocations (to drop a cap the
     /// client sent that no method took, say).
@@ -83,6 +85,16 @@ pub fn dispatch<H: Handler + ?Sized>(
             Request::Unmask { irq } => done(h.icu_unmask(irq), reply),
             Request::SetMode { irq, mode } => done(h.icu_set_mode(irq, mode), reply),
             Request::Ack { irq } => done(h.icu_ack(irq), reply),
+            Request::Name => {
+                let n = h.name().as_bytes();
+                let n = &n[..n.len().min(8 * (reply.len() - 1))];
+                reply[0] = n.len() as u64;
+                Ok(Response {
+                    label: 0,
+                    len: 1 + program_env::pack_bytes(n, &mut reply[1..]),
+                    cap: None,
+                })
+            }
         }
     };
     go(h, reply).unwrap_or_else(|e| fail(e, reply))

@@ -29,6 +29,10 @@ impl Fake {
 }
 
 impl Handler for Fake {
+    fn name(&mut self) -> &str {
+        "test_a"
+    }
+
     fn device(&mut self, index: u64) -> Result<DeviceInfo, Error> {
         match index {
             0 => Ok(DeviceInfo::new(0, 2, 0, 0, "L4ICU", "L4ICU", [])),
@@ -249,4 +253,12 @@ fn long_compatible_lists_are_cut_to_fit() {
     assert_eq!((back.name(), back.hid(), back.compatible().count()), ("dev", "hid", 2));
     let empty = DeviceInfo::new(0, 1, 0, 0, "", "", []);
     assert_eq!((empty.name(), empty.hid(), empty.compatible().count()), ("", "", 0));
+}
+
+#[test]
+fn the_vbus_says_its_name() {
+    let mut buf = [0u8; 32];
+    assert_eq!(vbus().name(&mut buf), Ok("test_a"));
+    let mut short = [0u8; 4];
+    assert_eq!(vbus().name(&mut short), Ok("test"));
 }

@@ -21,6 +21,7 @@ pub enum Request {
     Unmask { irq: u64 },
     SetMode { irq: u64, mode: u64 },
     Ack { irq: u64 },
+    Name,
 }
 
 impl Request {
@@ -37,6 +38,7 @@ impl Request {
             Request::Unmask { irq } => (label::ICU_UNMASK, &[irq]),
             Request::SetMode { irq, mode } => (label::ICU_SET_MODE, &[irq, mode]),
             Request::Ack { irq } => (label::ICU_ACK, &[irq]),
+            Request::Name => (label::NAME, &[]),
         };
         mr[..w.len()].copy_from_slice(w);
         (l, w.len())
@@ -48,6 +50,7 @@ impl Request {
             label::RESOURCE | label::ICU_SET_MODE => 2,
             label::MAP_MMIO => 3,
             label::DEVICE..=label::ICU_ACK => 1,
+            label::NAME => 0,
             _ => return Err(Error::BadRequest),
         };
         if mr.len() < need {
@@ -64,6 +67,7 @@ impl Request {
             label::ICU_MASK => Request::Mask { irq: w(0) },
             label::ICU_UNMASK => Request::Unmask { irq: w(0) },
             label::ICU_SET_MODE => Request::SetMode { irq: w(0), mode: w(1) },
+            label::NAME => Request::Name,
             _ => Request::Ack { irq: w(0) },
         })
     }
