@@ -101,7 +101,7 @@ impl Space {
     ) -> Result<(), String> {
         let mut tables = 0;
         loop {
-            match frame.frame_map(vspace, vaddr as usize, rights.clone(), attrs) {
+            match frame.frame_map(vspace, vaddr as usize, rights, attrs) {
                 Ok(()) => return Ok(()),
                 Err(Error::FailedLookup) if tables < 3 => {
                     let pt: cap::PageTable = cap_at(self.make(ObjectBlueprint::PageTable)?);
@@ -142,7 +142,7 @@ impl GuestRam {
         let frame0: cap::LargePage = cap_at(first);
         let paddr = frame0.frame_get_address().map_err(|e| format!("frame address: {e:?}"))?;
         let base = base.unwrap_or(paddr as u64);
-        if base % LARGE != 0 {
+        if !base.is_multiple_of(LARGE) {
             return Err(format!("guest RAM base {base:#x} is not 2 MiB aligned"));
         }
         let own: cap::VSpace = cap_at(slot::VSPACE);

@@ -131,6 +131,12 @@ impl<A: Arch> Kernel<A> {
         self.cur.get().vcpu as *mut Vcpu
     }
 
+    /// The VCPU bound to the current thread, which is not the idle thread.
+    #[inline(always)]
+    pub fn current_vcpu_of_thread(&mut self) -> *mut Vcpu {
+        self.cur.get().vcpu as *mut Vcpu
+    }
+
     /// VCPU invocations (seL4's `decodeARMVCPUInvocation`).
     pub(crate) fn decode_vcpu_invocation(&mut self, inv: &Invocation, ptr: u64) -> SysResult {
         if self.arch.vcpu_list_regs() == 0 {

@@ -290,19 +290,28 @@ fn leave_switching() -> ! {
         leave()
     };
     let fpu = k.current_fpu();
-    let vcpu = k.current_vcpu();
+    let vcpu = k.current_vcpu_of_thread();
     let a = k.arch();
     a.vmids.switch_to(root, asid);
+    a.set_fpu_trap(fpu != a.fpu_owner, false);
+    a.last_thread = cur;
+    a.last_epoch = epoch;
+    // One test on the common path: a native thread after a native thread.
+    if !vcpu.is_null() || a.vcpu.is_enabled() {
+        vcpu_switch(a, vcpu);
+    }
+    // SAFETY: the current thread's context, filled by the core.
+    unsafe { restore_user(ctx) }
+}
+
+/// Loads and enables `vcpu`, or (null) disables the enabled one.
+#[inline(never)]
+fn vcpu_switch(a: &mut Aarch64, vcpu: *mut kernel_core::Vcpu) {
     if vcpu.is_null() {
         a.vcpu.native(&mut a.gic);
     } else {
         a.vcpu.switch_to(vcpu, &mut a.gic);
     }
-    a.set_fpu_trap(fpu != a.fpu_owner, false);
-    a.last_thread = cur;
-    a.last_epoch = epoch;
-    // SAFETY: the current thread's context, filled by the core.
-    unsafe { restore_user(ctx) }
 }
 
 /// Waits for an interrupt with interrupts unmasked; the IRQ vector starts

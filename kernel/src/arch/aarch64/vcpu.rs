@@ -67,6 +67,12 @@ impl VcpuHw {
         self.lrs
     }
 
+    /// Whether a VCPU is enabled (its thread was the last to run).
+    #[inline(always)]
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     fn read(&self, off: usize) -> u32 {
         // SAFETY: `new`'s contract: a GICH register.
         unsafe { read_volatile((self.gich + off) as *const u32) }
