@@ -324,9 +324,25 @@ pub fn date_passthrough(project: &Project) -> Result<()> {
         vm.wait_prompt(&mut s, COMMAND)?;
         let secs = check_real_time(&mut vm, &mut s)?;
         println!("vm: vm1's date through the passed-through PL031: {secs}");
-        Ok(())
+        check_abort_injected(&mut vm, &mut s)
     })();
     with_console(&s, r)
+}
+
+/// Guest-physical memory nothing backs (0x0a000000: no RAM, no device in
+/// the guest's tree), read from the guest's user space through /dev/mem:
+/// the vmm's default fault mode injects an abort, the kernel sends the
+/// reader SIGBUS, and the shell goes on.
+fn check_abort_injected(vm: &mut Guest, s: &mut Session) -> Result<()> {
+    let out = vm.run(s, "devmem 0x0a000000 32")?;
+    ensure!(
+        out.iter().any(|l| l.contains("Bus error")),
+        "reading unbacked memory did not end in a bus error: {out:?}"
+    );
+    let out = vm.run(s, "echo still here")?;
+    ensure!(out.iter().any(|l| l == "still here"), "the shell did not go on: {out:?}");
+    println!("vm: an access to unbacked memory got an injected abort (Bus error)");
+    Ok(())
 }
 
 /// `vm.date_1970` (entry `uvmm`): one VM with the base device tree and no
@@ -376,6 +392,15 @@ pub fn two_vms(project: &Project) -> Result<()> {
         vm2.wait_prompt(&mut s, COMMAND)?;
         check_1970(&mut vm2, &mut s)?;
         println!("vm: vm1's date {secs}; vm2's 1970");
+        // vm2's fault mode is halt: its vmm stops the VM and ends; cons,
+        // io and vm1 go on.
+        s.send("devmem 0x0a000000 32\r")?;
+        let halted = vm2.line_with(&mut s, COMMAND, "halting the VM (fault mode halt)")?;
+        println!("vm: {halted}");
+        vm1.focus(&mut s)?;
+        vm1.wait_prompt(&mut s, COMMAND)?;
+        let again = check_real_time(&mut vm1, &mut s)?;
+        println!("vm: vm1 still runs after vm2 halted: {again}");
         Ok(())
     })();
     with_console(&s, r)
