@@ -132,7 +132,9 @@ impl Model {
 }
 
 /// Whether a program that looks up `known` uses cap `name`. `L4.Env.sigma0`
-/// arrives as one cap per device untyped, `name/<address>`.
+/// arrives as one cap per device untyped, `name/<address>`, and
+/// `L4.Env.mmio` of memory several programs map (the GIC's virtual CPU
+/// interface) as one frame per page, `name/<page>`.
 fn looked_up(known: &[String], name: &str, cap: &Cap) -> bool {
     // `*`: the program walks its environment (`uses_any_cap_name!`).
     if known.iter().any(|k| k == "*") {
@@ -141,6 +143,7 @@ fn looked_up(known: &[String], name: &str, cap: &Cap) -> bool {
     if known.iter().any(|k| k == name) {
         return true;
     }
-    let sigma0 = matches!(&cap.obj, Obj::Env { name: n, .. } if n == "sigma0");
-    sigma0 && known.iter().any(|k| k.strip_prefix(name).is_some_and(|r| r.starts_with('/')))
+    let split = matches!(&cap.obj, Obj::Env { name: n, .. } if n == "sigma0")
+        || matches!(cap.obj, Obj::Mmio { .. });
+    split && known.iter().any(|k| k.strip_prefix(name).is_some_and(|r| r.starts_with('/')))
 }
