@@ -80,6 +80,7 @@ struct Vm {
     guest: cap::Tcb,
     vcpu: cap::Vcpu,
     ram: GuestRam,
+    boot: Boot,
     dist: Distributor,
     gicd: (u64, u64),
     uart: Pl011,
@@ -91,7 +92,7 @@ struct Vm {
     out: Vec<u8>,
     /// Whether WFI traps now (only while output waits, see `flush_later`).
     wfi_traps: bool,
-    /// Guest exits handled, by kind (for the debug report).
+    /// Guest exits handled (reported when the VM stops, with -v).
     exits: u64,
 }
 
@@ -160,6 +161,8 @@ fn setup(cfg: Config) -> Result<Vm, String> {
         let f: cap::SmallPage = cap_at(s);
         sp.map(gvs, f, gic.cpu.0 + i as u64 * 4096, CapRights::read_write(), VmAttributes::NONE)?;
     }
+    // GICv2 on QEMU's virt machine has 4 list registers (GICH_VTR); the
+    // kernel refuses an index past the last with RangeError.
     let lrs = 4;
     let dist = Distributor::new(GIC_LINES, lrs);
 
@@ -212,13 +215,6 @@ fn setup(cfg: Config) -> Result<Vm, String> {
         rd_len,
     )
     .map_err(|e| format!("{e}"))?;
-    let k_off = (place.kernel - ram.base) as usize;
-    let loaded =
-        vmm::image::load(kernel, &mut ram.bytes()[k_off..]).map_err(|e| format!("kernel: {e}"))?;
-    if let Some(rd) = initrd {
-        let o = (place.initrd - ram.base) as usize;
-        ram.bytes()[o..o + rd.len()].copy_from_slice(rd);
-    }
     tree.set_memory(ram.base, ram.size).map_err(|e| format!("device tree: {e}"))?;
     let initrd_range = initrd.map(|r| (place.initrd, place.initrd + r.len() as u64));
     tree.set_chosen(cfg.cmdline.as_deref(), initrd_range)
@@ -230,9 +226,8 @@ fn setup(cfg: Config) -> Result<Vm, String> {
             blob.len()
         ));
     }
-    let o = (place.dtb - ram.base) as usize;
-    ram.bytes()[o..o + blob.len()].copy_from_slice(&blob);
-    ram.clean(0, ram.size);
+    let boot = Boot { kernel, initrd, blob, place };
+    let loaded = boot.load(&mut ram)?;
     if cfg.verbose > 0 {
         println!(
             "vmm: RAM [{:#x}, {:#x}) ({} MiB){}; kernel at {:#x} ({} bytes{}), device tree at {:#x}{}",
@@ -282,16 +277,13 @@ fn setup(cfg: Config) -> Result<Vm, String> {
         .map_err(|e| format!("the guest thread's priority: {e:?}"))?;
     vcpu.vcpu_set_tcb(guest).map_err(|e| format!("binding the VCPU: {e:?}"))?;
     vcpu.vcpu_write_regs(vreg::WFX_TRAPS, 0).map_err(|e| format!("VCPU: {e:?}"))?;
-    let mut regs = UserContext::default();
-    *regs.pc_mut() = place.kernel;
-    *regs.spsr_mut() = SPSR_EL1H;
-    *regs.gpr_mut(0) = place.dtb;
-    let mut vm = Vm {
+    let vm = Vm {
         cfg,
         ep: cap_at(ep_s),
         guest,
         vcpu,
         ram,
+        boot,
         dist,
         gicd: gic.dist,
         uart: Pl011::new(),
@@ -303,9 +295,34 @@ fn setup(cfg: Config) -> Result<Vm, String> {
         wfi_traps: false,
         exits: 0,
     };
-    let _ = &mut vm.ram;
-    guest.tcb_write_all_registers(true, &regs).map_err(|e| format!("starting the guest: {e:?}"))?;
+    vm.start()?;
     Ok(vm)
+}
+
+/// What the guest boots, kept for a reset: the kernel and ramdisk (rom/
+/// modules), the patched device tree, where each goes.
+struct Boot {
+    kernel: &'static [u8],
+    initrd: Option<&'static [u8]>,
+    blob: Vec<u8>,
+    place: vmm::layout::Placement,
+}
+
+impl Boot {
+    /// Writes the kernel, the ramdisk and the device tree into guest RAM
+    /// and cleans it to memory (the guest starts with its caches off).
+    fn load(&self, ram: &mut GuestRam) -> Result<vmm::image::Loaded, String> {
+        let off = |a: u64| (a - ram.base) as usize;
+        let (k, r, d) = (off(self.place.kernel), off(self.place.initrd), off(self.place.dtb));
+        let loaded = vmm::image::load(self.kernel, &mut ram.bytes()[k..])
+            .map_err(|e| format!("kernel: {e}"))?;
+        if let Some(rd) = self.initrd {
+            ram.bytes()[r..r + rd.len()].copy_from_slice(rd);
+        }
+        ram.bytes()[d..d + self.blob.len()].copy_from_slice(&self.blob);
+        ram.clean(0, ram.size);
+        Ok(loaded)
+    }
 }
 
 /// The highest priority this program may give its threads (its own: the
@@ -425,9 +442,43 @@ enum Resume {
     Yes,
     /// The guest stays stopped (powered off or halted).
     Stop,
+    /// The guest was started anew: no reply (its registers are new).
+    Reset,
 }
 
 impl Vm {
+    /// Starts the guest at its kernel's entry, the device tree's address
+    /// in x0, at EL1 with interrupts masked (Linux's boot protocol).
+    fn start(&self) -> Result<(), String> {
+        let mut regs = UserContext::default();
+        *regs.pc_mut() = self.boot.place.kernel;
+        *regs.spsr_mut() = SPSR_EL1H;
+        *regs.gpr_mut(0) = self.boot.place.dtb;
+        self.guest
+            .tcb_write_all_registers(true, &regs)
+            .map_err(|e| format!("starting the guest: {e:?}"))
+    }
+
+    /// PSCI SYSTEM_RESET: the guest's images loaded again, its VCPU, the
+    /// distributor and the PL011 as new, and a fresh start.
+    fn reset(&mut self) -> Result<(), String> {
+        let _ = self.guest.tcb_suspend();
+        self.boot.load(&mut self.ram)?;
+        for r in 0..vreg::NUM_REGS as u64 {
+            let v = match r {
+                vreg::SCTLR => vreg::SCTLR_DEFAULT,
+                vreg::VMPIDR_EL2 => vreg::VMPIDR_DEFAULT,
+                vreg::ISR => continue,
+                _ => 0,
+            };
+            self.vcpu.vcpu_write_regs(r, v).map_err(|e| format!("resetting the VCPU: {e:?}"))?;
+        }
+        self.wfi_traps = false;
+        self.dist.reset();
+        self.uart = Pl011::new();
+        self.start()
+    }
+
     fn run(&mut self) -> ! {
         let ep = self.ep;
         let (mut info, mut badge) = ep.recv(());
@@ -444,8 +495,12 @@ impl Vm {
                 (true, Resume::Yes) => {
                     (info, badge) = ep.reply_recv(MessageInfo::new(0, 0, 0, 0), ())
                 }
+                (true, Resume::Reset) => (info, badge) = ep.recv(()),
                 (true, Resume::Stop) => {
                     self.flush();
+                    if self.cfg.verbose > 0 {
+                        println!("vmm: the VM stopped after {} exits", self.exits);
+                    }
                     sel4_runtime::exit(0)
                 }
                 (false, _) => (info, badge) = ep.recv(()),
@@ -732,8 +787,14 @@ impl Vm {
             }
             PsciAction::SystemReset => {
                 self.flush();
-                println!("vmm: the guest asked for a reset (PSCI SYSTEM_RESET); stopping the VM");
-                return Resume::Stop;
+                println!("vmm: the guest reset itself (PSCI SYSTEM_RESET); booting it again");
+                return match self.reset() {
+                    Ok(()) => Resume::Reset,
+                    Err(e) => {
+                        println!("vmm: error: {e}; stopping the VM");
+                        Resume::Stop
+                    }
+                };
             }
             PsciAction::CpuOff => {
                 self.flush();

@@ -376,7 +376,8 @@ fn check_abort_injected(vm: &mut Guest, s: &mut Session) -> Result<()> {
 }
 
 /// `vm.date_1970` (entry `uvmm`): one VM with the base device tree and no
-/// io: `date` shows 1970, and the kernel found no RTC.
+/// io: `date` shows 1970, and the kernel found no RTC; `reboot -f` boots
+/// the guest again.
 pub fn date_1970(project: &Project) -> Result<()> {
     let Built { path, .. } = project.image("uvmm")?;
     let mut s = Session::start(&path, &super::options())?;
@@ -385,7 +386,15 @@ pub fn date_1970(project: &Project) -> Result<()> {
         guest_up(&mut vm, &mut s)?;
         vm.focus(&mut s)?;
         vm.wait_prompt(&mut s, COMMAND)?;
-        check_1970(&mut vm, &mut s)
+        check_1970(&mut vm, &mut s)?;
+        // `reboot -f` is PSCI SYSTEM_RESET: the vmm boots the guest again.
+        s.send("reboot -f\r")?;
+        vm.line_with(&mut s, COMMAND, "PSCI SYSTEM_RESET")?;
+        guest_up(&mut vm, &mut s)?;
+        vm.wait_prompt(&mut s, COMMAND)?;
+        check_1970(&mut vm, &mut s)?;
+        println!("vm: the guest rebooted (PSCI SYSTEM_RESET) and came up again");
+        Ok(())
     })();
     with_console(&s, r)
 }

@@ -1,6 +1,7 @@
 //! The benchmarks. Threads in the root task's address space share samples
 //! through statics; the IPC server runs in an address space of its own and
-//! passes its counter readings back in its replies.
+//! passes its counter readings back in its replies; the VCPU guests run in
+//! VSpaces of their own, the root task their VMM taking the samples.
 
 use alloc::vec::Vec;
 use core::arch::asm;
@@ -8,7 +9,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use sel4::init_thread::slot;
 use sel4::{CapRights, VmAttributes, cap};
-use sel4_sys::{InvocationLabel, MessageInfo, Syscall};
+use sel4_sys::{FaultLabel, InvocationLabel, MessageInfo, Syscall};
 
 use super::{Bench, SAMPLES, WARMUP, pmu};
 use crate::check::{Context, Fail, TestResult};
@@ -55,6 +56,17 @@ pub const ALL: &[Bench] = &[
         name: "map_512_pages",
         desc: "Map 512 4 KiB frames, one call each (tables present)",
         run: map_512,
+    },
+    Bench {
+        name: "vcpu_hvc_round_trip",
+        desc: "Guest HVC to the VMM's VCPUFault, ReplyRecv, until the next HVC arrives",
+        run: vcpu_hvc,
+    },
+    Bench {
+        name: "vcpu_mmio_round_trip",
+        desc: "Guest stage-2 load abort to the VMM, Read/WriteRegisters (pc += 4), ReplyRecv, \
+               until the next abort arrives",
+        run: vcpu_mmio,
     },
 ];
 
@@ -172,7 +184,7 @@ fn fault_round_trip(env: &mut Env) -> TestResult<Vec<u64>> {
     env.spawn(Spawn::new(h_faulter).prio(ROOT_PRIO).fault_ep(fault_ep))?;
     let mut m = env.ipc.recv(ep);
     for i in 0..N {
-        if m.label() != sel4_sys::FaultLabel::UserException as u64 {
+        if m.label() != FaultLabel::UserException as u64 {
             return Err(Fail(alloc::format!("fault {i}: label {}", m.label())));
         }
         let ip = env.ipc.mr(0);
@@ -249,6 +261,77 @@ fn irq_user(env: &mut Env) -> TestResult<Vec<u64>> {
         .collect();
     rtc_write(rtc, RTCIMSC, 0);
     Ok(samples)
+}
+
+/// Guest code of the VCPU benchmarks (words checked with llvm-mc): an
+/// endless `hvc #0`, and an endless load from x2 (left unmapped).
+const HVC_LOOP: [u32; 2] = [
+    0xd400_0002, // 0x00: hvc #0
+    0x17ff_ffff, // 0x04: b 0x00
+];
+const MMIO_LOOP: [u32; 2] = [
+    0xb940_0041, // 0x00: ldr w1, [x2]
+    0x17ff_ffff, // 0x04: b 0x00
+];
+
+/// The root task as the VMM of a guest at EL1 (its own VSpace and ASID,
+/// below the root task's priority) that traps in a loop: one sample per
+/// trap, the counter read after each ReplyRecv returns with the next trap,
+/// so a sample is the whole round trip: the exit, the fault message to the
+/// VMM, its handling, the reply and the guest's resumption to its next
+/// trap. Messages travel in registers only. With `mmio` the guest's trap is
+/// a stage-2 data abort (a VMFault) which the VMM emulates the way an MMIO
+/// read is: it reads the guest's registers pc..x1, writes the value into x1
+/// and moves pc past the load.
+fn vcpu_round_trip(env: &mut Env, mmio: bool) -> TestResult<Vec<u64>> {
+    use crate::tests::vcpu::{Guest, UNMAPPED_DATA_IPA, hvc_esr};
+    /// pc, sp, spsr, x0, x1: the first five registers in UserContext order.
+    const REGS: u64 = 5;
+    let code: &[u32] = if mmio { &MMIO_LOOP } else { &HVC_LOOP };
+    let g = Guest::new(env, &[(0, code)])?;
+    g.start(0, &[(2, UNMAPPED_DATA_IPA)])?;
+    let trapped = |r: &[u64; 6]| {
+        let label = MessageInfo(r[1]).label();
+        if mmio {
+            label == FaultLabel::VmFault as u64 && r[3] == UNMAPPED_DATA_IPA
+        } else {
+            label == FaultLabel::VcpuFault as u64 && r[2] == hvc_esr(0)
+        }
+    };
+    // SAFETY: the message comes in registers; no buffer is used.
+    let mut r = unsafe { sys::raw_syscall(Syscall::Recv as i64, [g.ep, 0, 0, 0, 0, 0]) };
+    let mut t0 = pmu();
+    let mut out = Vec::with_capacity(N);
+    for i in 0..N {
+        if !trapped(&r) {
+            return Err(Fail(alloc::format!(
+                "trap {i}: label {} ({:#x} {:#x})",
+                MessageInfo(r[1]).label(),
+                r[2],
+                r[3]
+            )));
+        }
+        if mmio {
+            let mut c = g.tcb.tcb_read_registers(false, REGS).ctx("ReadRegisters")?;
+            *c.gpr_mut(1) = 0x1234_5678;
+            *c.pc_mut() += 4;
+            g.tcb.tcb_write_registers(false, REGS, &c).ctx("WriteRegisters")?;
+        }
+        // SAFETY: an empty reply; the next message comes in registers.
+        r = unsafe { sys::raw_syscall(Syscall::ReplyRecv as i64, [g.ep, 0, 0, 0, 0, 0]) };
+        let t = pmu();
+        out.push(t.wrapping_sub(t0));
+        t0 = t;
+    }
+    Ok(out)
+}
+
+fn vcpu_hvc(env: &mut Env) -> TestResult<Vec<u64>> {
+    vcpu_round_trip(env, false)
+}
+
+fn vcpu_mmio(env: &mut Env) -> TestResult<Vec<u64>> {
+    vcpu_round_trip(env, true)
 }
 
 /// `count` frames and where to map them: a scratch region whose page

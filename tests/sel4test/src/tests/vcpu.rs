@@ -69,9 +69,9 @@ pub const TESTS: &[Test] = &[
 ];
 
 /// Where guest code is mapped (guest-physical).
-const CODE_IPA: u64 = 0x4000_0000;
+pub const CODE_IPA: u64 = 0x4000_0000;
 /// Guest-physical addresses nothing is mapped at.
-const UNMAPPED_DATA_IPA: u64 = 0x0901_0010;
+pub const UNMAPPED_DATA_IPA: u64 = 0x0901_0010;
 const UNMAPPED_CODE_IPA: u64 = 0x5000_0000;
 /// The GIC's virtual CPU interface (QEMU virt) and where guests see it.
 const GICV_PADDR: u64 = 0x0804_0000;
@@ -101,7 +101,7 @@ const fn esr_iss(esr: u64) -> u64 {
 }
 
 /// The syndrome of `hvc #imm` (and of `smc #imm` trapped by HCR_EL2.TSC).
-const fn hvc_esr(imm: u64) -> u64 {
+pub const fn hvc_esr(imm: u64) -> u64 {
     EC_HVC << 26 | ESR_IL | imm
 }
 
@@ -267,17 +267,17 @@ fn show(f: &FaultMsg) -> String {
 /// A guest: a TCB bound to a VCPU, in a VSpace of its own with its code
 /// page at [`CODE_IPA`], faulting to `ep`.
 #[derive(Clone, Copy)]
-struct Guest {
-    tcb: cap::Tcb,
-    vcpu: cap::Vcpu,
-    vspace: cap::VSpace,
-    ep: u64,
+pub struct Guest {
+    pub tcb: cap::Tcb,
+    pub vcpu: cap::Vcpu,
+    pub vspace: cap::VSpace,
+    pub ep: u64,
 }
 
 impl Guest {
     /// Writes `code` (pieces at page offsets) into a fresh page, maps it,
     /// and binds a new TCB to a new VCPU; the thread is not started.
-    fn new(env: &mut Env, code: &[(u64, &[u32])]) -> TestResult<Guest> {
+    pub fn new(env: &mut Env, code: &[(u64, &[u32])]) -> TestResult<Guest> {
         let ep = env.endpoint()?.bits();
         let vspace = env.vspace()?;
         let frame: cap::Granule = env.obj()?;
@@ -315,7 +315,7 @@ impl Guest {
     }
 
     /// Starts the guest at EL1h at `offset` of its code page with `regs`.
-    fn start(&self, offset: u64, regs: &[(usize, u64)]) -> TestResult {
+    pub fn start(&self, offset: u64, regs: &[(usize, u64)]) -> TestResult {
         start_at(self.tcb, CODE_IPA + offset, regs)
     }
 
