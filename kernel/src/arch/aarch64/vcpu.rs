@@ -39,6 +39,32 @@ const HCR_TWE: u64 = 1 << 14;
 const CPACR_NATIVE: u64 = 3 << 20;
 const CNTKCTL_NATIVE: u64 = 0b11;
 
+/// The guest's EL1 registers the switch saves and loads (the timer's and
+/// the ones swapped on enable/disable apart): VCPU register number, system
+/// register. `$m!(field, register)` for each.
+macro_rules! guest_registers {
+    ($m:ident) => {
+        $m!(SCTLR, sctlr_el1);
+        $m!(TTBR0, ttbr0_el1);
+        $m!(TTBR1, ttbr1_el1);
+        $m!(TCR, tcr_el1);
+        $m!(MAIR, mair_el1);
+        $m!(AMAIR, amair_el1);
+        $m!(CIDR, contextidr_el1);
+        $m!(ACTLR, actlr_el1);
+        $m!(AFSR0, afsr0_el1);
+        $m!(AFSR1, afsr1_el1);
+        $m!(ESR, esr_el1);
+        $m!(FAR, far_el1);
+        $m!(VBAR, vbar_el1);
+        $m!(TPIDR_EL1, tpidr_el1);
+        $m!(VMPIDR_EL2, vmpidr_el2);
+        $m!(SP_EL1, sp_el1);
+        $m!(ELR_EL1, elr_el1);
+        $m!(SPSR_EL1, spsr_el1);
+    };
+}
+
 pub struct VcpuHw {
     gich: usize,
     lrs: usize,
@@ -176,34 +202,18 @@ impl VcpuHw {
     /// CNTKCTL were saved when it was disabled).
     fn save(&mut self, v: &mut Vcpu) {
         let r = &mut v.regs;
-        // SAFETY: reading EL1 and timer system registers has no side
-        // effects; the virtual timer is stopped after its state is saved.
+        macro_rules! save {
+            ($field:ident, $reg:ident) => {
+                // SAFETY: reading a system register has no side effects.
+                unsafe {
+                    asm!(concat!("mrs {}, ", stringify!($reg)), out(reg) r[reg::$field as usize])
+                }
+            };
+        }
+        guest_registers!(save);
+        save!(ISR, isr_el1);
+        // SAFETY: as above; then the virtual timer stops, its state saved.
         unsafe {
-            asm!(
-                "mrs {0}, sctlr_el1", "mrs {1}, ttbr0_el1", "mrs {2}, ttbr1_el1", "mrs {3}, tcr_el1",
-                out(reg) r[reg::SCTLR as usize], out(reg) r[reg::TTBR0 as usize],
-                out(reg) r[reg::TTBR1 as usize], out(reg) r[reg::TCR as usize],
-            );
-            asm!(
-                "mrs {0}, mair_el1", "mrs {1}, amair_el1", "mrs {2}, contextidr_el1", "mrs {3}, actlr_el1",
-                out(reg) r[reg::MAIR as usize], out(reg) r[reg::AMAIR as usize],
-                out(reg) r[reg::CIDR as usize], out(reg) r[reg::ACTLR as usize],
-            );
-            asm!(
-                "mrs {0}, afsr0_el1", "mrs {1}, afsr1_el1", "mrs {2}, esr_el1", "mrs {3}, far_el1",
-                out(reg) r[reg::AFSR0 as usize], out(reg) r[reg::AFSR1 as usize],
-                out(reg) r[reg::ESR as usize], out(reg) r[reg::FAR as usize],
-            );
-            asm!(
-                "mrs {0}, isr_el1", "mrs {1}, vbar_el1", "mrs {2}, tpidr_el1", "mrs {3}, vmpidr_el2",
-                out(reg) r[reg::ISR as usize], out(reg) r[reg::VBAR as usize],
-                out(reg) r[reg::TPIDR_EL1 as usize], out(reg) r[reg::VMPIDR_EL2 as usize],
-            );
-            asm!(
-                "mrs {0}, sp_el1", "mrs {1}, elr_el1", "mrs {2}, spsr_el1",
-                out(reg) r[reg::SP_EL1 as usize], out(reg) r[reg::ELR_EL1 as usize],
-                out(reg) r[reg::SPSR_EL1 as usize],
-            );
             asm!(
                 "mrs {0}, cntv_ctl_el0", "mrs {1}, cntv_cval_el0", "mrs {2}, cntvoff_el2",
                 "msr cntv_ctl_el0, xzr",
@@ -221,35 +231,19 @@ impl VcpuHw {
     /// Loads a VCPU's registers (it is enabled separately).
     fn restore(&mut self, v: &Vcpu) {
         let r = &v.regs;
-        // SAFETY: EL1 and virtual timer registers become the guest's; they
-        // affect only lower ELs while TGE is clear, which the exception
-        // return synchronizes.
+        macro_rules! restore {
+            ($field:ident, $reg:ident) => {
+                // SAFETY: an EL1 register becomes the guest's; it affects
+                // only lower ELs while TGE is clear, which the exception
+                // return synchronizes.
+                unsafe {
+                    asm!(concat!("msr ", stringify!($reg), ", {}"), in(reg) r[reg::$field as usize])
+                }
+            };
+        }
+        guest_registers!(restore);
+        // SAFETY: the guest's virtual timer, its offset first.
         unsafe {
-            asm!(
-                "msr sctlr_el1, {0}", "msr ttbr0_el1, {1}", "msr ttbr1_el1, {2}", "msr tcr_el1, {3}",
-                in(reg) r[reg::SCTLR as usize], in(reg) r[reg::TTBR0 as usize],
-                in(reg) r[reg::TTBR1 as usize], in(reg) r[reg::TCR as usize],
-            );
-            asm!(
-                "msr mair_el1, {0}", "msr amair_el1, {1}", "msr contextidr_el1, {2}", "msr actlr_el1, {3}",
-                in(reg) r[reg::MAIR as usize], in(reg) r[reg::AMAIR as usize],
-                in(reg) r[reg::CIDR as usize], in(reg) r[reg::ACTLR as usize],
-            );
-            asm!(
-                "msr afsr0_el1, {0}", "msr afsr1_el1, {1}", "msr esr_el1, {2}", "msr far_el1, {3}",
-                in(reg) r[reg::AFSR0 as usize], in(reg) r[reg::AFSR1 as usize],
-                in(reg) r[reg::ESR as usize], in(reg) r[reg::FAR as usize],
-            );
-            asm!(
-                "msr vbar_el1, {0}", "msr tpidr_el1, {1}", "msr vmpidr_el2, {2}",
-                in(reg) r[reg::VBAR as usize], in(reg) r[reg::TPIDR_EL1 as usize],
-                in(reg) r[reg::VMPIDR_EL2 as usize],
-            );
-            asm!(
-                "msr sp_el1, {0}", "msr elr_el1, {1}", "msr spsr_el1, {2}",
-                in(reg) r[reg::SP_EL1 as usize], in(reg) r[reg::ELR_EL1 as usize],
-                in(reg) r[reg::SPSR_EL1 as usize],
-            );
             asm!(
                 "msr cntvoff_el2, {2}", "msr cntv_cval_el0, {1}", "msr cntv_ctl_el0, {0}",
                 in(reg) r[reg::CNTV_CTL as usize], in(reg) r[reg::CNTV_CVAL as usize],
