@@ -4,6 +4,8 @@
 
 SHELL := /bin/bash
 E ?=
+# Where `[uncompress]` modules are inflated: `build` (default) or `boot`.
+export UNCOMPRESS
 TOOL := cargo run -q -p build --
 
 .PHONY: all setup image qemu list check inspect guest test test-host test-qemu lint fmt clean help fuzz ned-check ned-graph bench
@@ -12,7 +14,7 @@ all: help
 
 help:
 	@echo "make E=<entry> qemu    build an entry's image and boot it in QEMU (QEMU_OPTIONS to override)"
-	@echo "make E=<entry> image   build target/images/<entry>.elf"
+	@echo "make E=<entry> image   build target/images/<entry>.elf (UNCOMPRESS=boot: bootstrap inflates)"
 	@echo "make list [E=<entry>]  list the entries, or one entry's modules"
 	@echo "make check             check ned-scripts/modules.list without building"
 	@echo "make E=<entry> inspect list the modules packed in an entry's image"

@@ -97,15 +97,22 @@ impl Project {
         Ok(e.resolve(&self.resolver(check_only))?)
     }
 
-    /// Builds the programs and packs the image of `entry`.
+    /// Builds the programs and packs the image of `entry`, inflating
+    /// `[uncompress]` modules where `UNCOMPRESS` says (default: here).
     pub fn image(&self, entry: &str) -> Result<Built> {
+        self.image_inflating(entry, image::Inflate::from_env()?)
+    }
+
+    /// [`Project::image`] with `[uncompress]` modules inflated as `inflate`
+    /// says.
+    pub fn image_inflating(&self, entry: &str, inflate: image::Inflate) -> Result<Built> {
         self.list.entry(entry)?;
         programs::build_all(&self.root, &self.programs)?;
         let resolved = self.resolve(entry, false)?;
         let modules = image::prepare(&resolved)?;
         let path = self.target_dir().join("images").join(format!("{entry}.elf"));
         eprintln!("packing {} modules into {}", modules.len(), path.display());
-        image::pack(&modules, &self.bootstrap()?, &path)?;
+        image::pack(&modules, &self.bootstrap()?, &path, inflate)?;
         Ok(Built { path, modules })
     }
 

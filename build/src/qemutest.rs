@@ -121,7 +121,9 @@ fn module_sum(data: &[u8]) -> u32 {
 /// module through its own mappings (its checksum must match the host's),
 /// sees the PL031's device untyped, and halts the machine.
 fn hello_reports_modules(project: &Project) -> Result<()> {
-    let Built { path, modules } = project.image("hello")?;
+    // bootstrap inflates `[uncompress]` modules here (hello.txt.gz).
+    let Built { path, modules } =
+        project.image_inflating("hello", crate::image::Inflate::AtBoot)?;
     let milestones = ["kernel: running at EL2", "hello: root task running", "hello: done; halting"];
     let (out, status, took) = boot_to_exit(&path, &milestones)?;
     let fail =

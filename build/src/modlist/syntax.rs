@@ -116,7 +116,7 @@ fn unsupported_option(key: &str) -> String {
                    use `[shell]` instead"
             .to_owned(),
         "compress" => "option `compress` is not supported: modules are packed as they are; \
-                       list a gzip file with `[uncompress]` to have it inflated at boot"
+                       list a gzip file with `[uncompress]` to have it inflated"
             .to_owned(),
         k if k.starts_with("attr:") => {
             format!("option `{k}` is not supported: this image format has no module attributes")
