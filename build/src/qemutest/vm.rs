@@ -402,7 +402,9 @@ pub fn date_1970(project: &Project) -> Result<()> {
 /// `vm.two_vms` (entry `uvmm-2vm`): both guests, whose device trees both
 /// have the PL031, reach their shells; vm2's vmm, whose vbus (vm_other)
 /// holds nothing, says that it disabled the pl031 node, vm1's does not;
-/// vm1 (Ctrl-E 2) has the host's time, vm2 (Ctrl-E 3) 1970.
+/// vm1 (Ctrl-E 2) has the host's time, vm2 (Ctrl-E 3) 1970. A read of
+/// unbacked guest memory gives 0 in vm1 (`-f ignore`) and halts vm2
+/// (`-f halt`), while cons, io and vm1 go on.
 pub fn two_vms(project: &Project) -> Result<()> {
     let Built { path, .. } = project.image("uvmm-2vm")?;
     let mut s = Session::start(&path, &super::options())?;
@@ -431,6 +433,15 @@ pub fn two_vms(project: &Project) -> Result<()> {
         vm2.wait_prompt(&mut s, COMMAND)?;
         check_1970(&mut vm2, &mut s)?;
         println!("vm: vm1's date {secs}; vm2's 1970");
+        // vm1's fault mode is ignore: the read of unbacked memory gives 0.
+        vm1.focus(&mut s)?;
+        let out = vm1.run(&mut s, "devmem 0x0a000000 32")?;
+        ensure!(
+            out.iter().any(|l| l.trim() == "0x00000000"),
+            "vm1 (-f ignore) did not read 0 from unbacked memory: {out:?}"
+        );
+        println!("vm: vm1 read 0 from unbacked memory (fault mode ignore)");
+        vm2.focus(&mut s)?;
         // vm2's fault mode is halt: its vmm stops the VM and ends; cons,
         // io and vm1 go on.
         s.send("devmem 0x0a000000 32\r")?;
