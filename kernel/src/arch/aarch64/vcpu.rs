@@ -173,6 +173,16 @@ impl VcpuHw {
     }
 
     fn disable(&mut self, v: &mut Vcpu, gic: &mut Gic) {
+        // TPIDRRO_EL0 is the guest's to write at EL1 (native threads
+        // cannot), so the exception entry does not save it: keep it now.
+        if v.tcb != 0 {
+            let tp: u64;
+            // SAFETY: reading a system register has no side effects.
+            unsafe { asm!("mrs {}, tpidrro_el0", out(reg) tp) };
+            // SAFETY: `tcb` is the bound thread's live TCB (dissociation
+            // clears it before the TCB goes).
+            unsafe { (*(v.tcb as *mut kernel_core::Tcb)).context.tpidrro_el0 = tp };
+        }
         v.vgic.hcr = self.read(GICH_HCR);
         self.write(GICH_HCR, 0);
         gic.set_enabled(reg::VTIMER_IRQ, false);
