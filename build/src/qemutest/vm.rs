@@ -377,7 +377,7 @@ fn check_abort_injected(vm: &mut Guest, s: &mut Session) -> Result<()> {
 
 /// `vm.date_1970` (entry `uvmm`): one VM with the base device tree and no
 /// io: `date` shows 1970, and the kernel found no RTC; `reboot -f` boots
-/// the guest again.
+/// the guest again, `poweroff -f` ends it.
 pub fn date_1970(project: &Project) -> Result<()> {
     let Built { path, .. } = project.image("uvmm")?;
     let mut s = Session::start(&path, &super::options())?;
@@ -394,6 +394,10 @@ pub fn date_1970(project: &Project) -> Result<()> {
         vm.wait_prompt(&mut s, COMMAND)?;
         check_1970(&mut vm, &mut s)?;
         println!("vm: the guest rebooted (PSCI SYSTEM_RESET) and came up again");
+        // `poweroff -f` is PSCI SYSTEM_OFF: the vmm says so and ends.
+        s.send("poweroff -f\r")?;
+        vm.line_with(&mut s, COMMAND, "the guest powered off (PSCI SYSTEM_OFF)")?;
+        println!("vm: the guest powered off (PSCI SYSTEM_OFF)");
         Ok(())
     })();
     with_console(&s, r)
