@@ -66,6 +66,11 @@ pub const TESTS: &[Test] = &[
         desc: "Deleting the VCPU or the TCB of a binding leaves the other usable",
         run: delete_binding,
     },
+    Test {
+        id: "VCPU0011",
+        desc: "TPIDRRO_EL0 a guest wrote outlives another guest; WriteRegisters sets it",
+        run: tpidrro,
+    },
 ];
 
 /// Where guest code is mapped (guest-physical).
@@ -240,6 +245,18 @@ const DELETE_CODE: [u32; 4] = [
     0xd400_0042, // 0x04: hvc #2
     0xd41f_ffe2, // 0x08: hvc #0xffff
     0x17ff_ffff, // 0x0c: b 0x08
+];
+
+/// x1 = the value to write.
+const TPIDRRO_CODE: [u32; 8] = [
+    0xd51b_d061, // 0x00: msr tpidrro_el0, x1
+    0xd400_0022, // 0x04: hvc #1
+    0xd53b_d060, // 0x08: mrs x0, tpidrro_el0
+    0xd400_0042, // 0x0c: hvc #2
+    0xd53b_d060, // 0x10: mrs x0, tpidrro_el0
+    0xd400_0062, // 0x14: hvc #3
+    0xd41f_ffe2, // 0x18: hvc #0xffff
+    0x17ff_ffff, // 0x1c: b 0x18
 ];
 
 /// A fault message for failure texts.
@@ -767,4 +784,35 @@ fn delete_binding(env: &mut Env) -> TestResult {
     ensure_eq((*r.pc(), *r.spsr() & 0x3ff), (CODE_IPA + 4, SPSR_EL1H), "its pc and SPSR")?;
     g.resume(env);
     g.hvc(env, 2, "hvc #2 of the second thread")
+}
+
+fn tpidrro(env: &mut Env) -> TestResult {
+    let (a, b, c) = (0x7a11_2233_4455_6601, 0x7b66_5544_3322_1102, 0x7c0f_1e2d_3c4b_5a03);
+    let tp = |g: &Guest| -> TestResult<u64> { Ok(*g.regs()?.tpidrro_el0()) };
+    let g = Guest::new(env, &[(0, &TPIDRRO_CODE)])?;
+    g.start(0, &[(1, a)])?;
+    g.hvc(env, 1, "the first guest's hvc after its msr")?;
+    // Written in the hardware only; the fault switched its VCPU out.
+    ensure_eq(tp(&g)?, a, "TPIDRRO_EL0 the first guest wrote")?;
+    let reply = env.slot()?;
+    let m = env.invoke(root_cnode().bits(), L::CNodeSaveCaller, &[reply, 64], &[]);
+    ensure_eq(m.label(), 0, "SaveCaller (the first guest's reply cap)")?;
+    // A second guest writes the register in between (and stays in its
+    // fault).
+    let h = Guest::new(env, &[(0, &TPIDRRO_CODE)])?;
+    h.start(0, &[(1, b)])?;
+    h.hvc(env, 1, "the second guest's hvc after its msr")?;
+    ensure_eq(tp(&h)?, b, "TPIDRRO_EL0 the second guest wrote")?;
+    ensure_eq(tp(&g)?, a, "the first guest's TPIDRRO_EL0 after the second guest ran")?;
+    env.ipc.send(reply, info(0, 0));
+    g.hvc(env, 2, "the first guest's hvc after its mrs")?;
+    ensure_eq(g.x(0)?, a, "TPIDRRO_EL0 the first guest read back")?;
+    ensure_eq(tp(&g)?, a, "the first guest's TPIDRRO_EL0 at its second hvc")?;
+    // Written by the handler while the guest waits.
+    g.edit(|r| *r.tpidrro_el0_mut() = c)?;
+    ensure_eq(tp(&g)?, c, "TPIDRRO_EL0 after WriteRegisters")?;
+    g.resume(env);
+    g.hvc(env, 3, "the first guest's hvc after its second mrs")?;
+    ensure_eq(g.x(0)?, c, "TPIDRRO_EL0 written while the guest waited, as the guest read it")?;
+    ensure_eq(tp(&h)?, b, "the second guest's TPIDRRO_EL0 at the end")
 }
