@@ -1,7 +1,8 @@
 //! The VCPU invocations.
 //!
-//! Register numbers of `ReadRegs`/`WriteRegs` are passed as given:
-//! `sel4_sys` defines no numbering for them yet.
+//! Register numbers of `ReadRegs`/`WriteRegs` are seL4's `seL4_VCPUReg`
+//! (`sel4_sys::vcpu`: `SCTLR` .. `CNTKCTL_EL1`), plus this kernel's
+//! `WFX_TRAPS`.
 
 use super::{invoke, invoke_with_reply};
 use crate::sys::InvocationLabel;
@@ -16,10 +17,7 @@ impl cap::Vcpu {
     /// `seL4_ARM_VCPU_InjectIRQ`: puts virtual IRQ `virq` with `priority`
     /// and `group` in list register `index`.
     pub fn vcpu_inject_irq(self, virq: u16, priority: u8, group: u8, index: u8) -> Result<()> {
-        let word = Word::from(virq)
-            | Word::from(priority) << 16
-            | Word::from(group) << 24
-            | Word::from(index) << 32;
+        let word = crate::sys::vcpu::inject_irq_word(virq, priority, group, index);
         invoke(self.cptr(), InvocationLabel::ArmVcpuInjectIrq, &[word], &[])
     }
 
