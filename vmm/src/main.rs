@@ -37,7 +37,7 @@ use sel4_sys::vcpu as vreg;
 use vbus_api::{Vbus, res_type};
 use vmm::args::{Config, FaultMode};
 use vmm::dt::{Device, IrqKind, Tree};
-use vmm::mmio::Access;
+use vmm::mmio::{Access, PC_SP_SPSR, regs_through};
 use vmm::pl011::Pl011;
 use vmm::psci::PsciAction;
 use vmm::vgic::Distributor;
@@ -631,7 +631,7 @@ impl Vm {
     /// Emulates access `a`: `f(vm, write, value)` performs it and returns
     /// what a read yields; the guest's register and pc are updated.
     fn emulate(&mut self, a: Access, f: impl FnOnce(&mut Vm, bool, u64) -> u64) -> Resume {
-        let mut regs = match self.guest.tcb_read_all_registers(false) {
+        let mut regs = match self.guest.tcb_read_registers(false, regs_through(a.reg)) {
             Ok(r) => r,
             Err(e) => {
                 println!("vmm: reading the guest's registers: {e:?}");
@@ -649,7 +649,7 @@ impl Vm {
             }
         }
         *regs.pc_mut() += 4;
-        if let Err(e) = self.guest.tcb_write_all_registers(false, &regs) {
+        if let Err(e) = self.guest.tcb_write_registers(false, regs_through(a.reg), &regs) {
             println!("vmm: writing the guest's registers: {e:?}");
             return Resume::Stop;
         }
@@ -693,10 +693,10 @@ impl Vm {
 
     /// Advances the guest past the faulting instruction.
     fn skip(&mut self) -> Resume {
-        match self.guest.tcb_read_all_registers(false) {
+        match self.guest.tcb_read_registers(false, PC_SP_SPSR) {
             Ok(mut r) => {
                 *r.pc_mut() += 4;
-                let _ = self.guest.tcb_write_all_registers(false, &r);
+                let _ = self.guest.tcb_write_registers(false, PC_SP_SPSR, &r);
                 Resume::Yes
             }
             Err(_) => Resume::Stop,
@@ -706,7 +706,9 @@ impl Vm {
     /// A synchronous external abort taken to the guest's EL1 (as KVM's
     /// `kvm_inject_dabt`/`pabt`).
     fn inject_abort(&mut self, addr: u64, instruction: bool) -> Resume {
-        let Ok(mut r) = self.guest.tcb_read_all_registers(false) else { return Resume::Stop };
+        let Ok(mut r) = self.guest.tcb_read_registers(false, PC_SP_SPSR) else {
+            return Resume::Stop;
+        };
         let spsr = *r.spsr();
         let from_el0 = spsr & 0xf == 0;
         let ec: u64 = match (instruction, from_el0) {
@@ -733,7 +735,7 @@ impl Vm {
         }
         *r.pc_mut() = vbar + offset;
         *r.spsr_mut() = SPSR_EL1H;
-        match self.guest.tcb_write_all_registers(false, &r) {
+        match self.guest.tcb_write_registers(false, PC_SP_SPSR, &r) {
             Ok(()) => Resume::Yes,
             Err(_) => Resume::Stop,
         }
@@ -775,7 +777,9 @@ impl Vm {
     /// A PSCI call (SMCCC): function in x0, arguments in x1-x3, result in
     /// x0. An SMC's return address is the SMC itself.
     fn psci(&mut self, smc: bool) -> Resume {
-        let Ok(mut r) = self.guest.tcb_read_all_registers(false) else { return Resume::Stop };
+        let Ok(mut r) = self.guest.tcb_read_registers(false, regs_through(3)) else {
+            return Resume::Stop;
+        };
         let fid = *r.gpr(0) as u32;
         let args = [*r.gpr(1), *r.gpr(2), *r.gpr(3)];
         let result = match vmm::psci::call(fid, args, 1) {
@@ -808,7 +812,7 @@ impl Vm {
         if smc {
             *r.pc_mut() += 4;
         }
-        match self.guest.tcb_write_all_registers(false, &r) {
+        match self.guest.tcb_write_registers(false, regs_through(3), &r) {
             Ok(()) => Resume::Yes,
             Err(_) => Resume::Stop,
         }

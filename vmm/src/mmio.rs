@@ -120,9 +120,42 @@ impl Access {
     }
 }
 
+/// TCB Read/WriteRegisters move registers in seL4's order (pc, sp, spsr,
+/// x0-x8, x16-x18, x29, x30, x9-x15, x19-x28, tpidr_el0, tpidrro_el0):
+/// an exit that needs only pc, sp and spsr moves these three.
+pub const PC_SP_SPSR: u64 = 3;
+
+/// How many registers, in that order, reach x`rt` (31, the zero register:
+/// [`PC_SP_SPSR`]), so an emulated access moves no more than it needs.
+pub fn regs_through(rt: u8) -> u64 {
+    let rt = rt as u64;
+    match rt {
+        0..=8 => 4 + rt,
+        16..=18 => 13 + (rt - 16),
+        29 => 16,
+        30 => 17,
+        9..=15 => 18 + (rt - 9),
+        19..=28 => 25 + (rt - 19),
+        _ => PC_SP_SPSR,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registers_through_each_x_follow_sel4s_order() {
+        // pc, sp, spsr, then these, as TCB ReadRegisters sends them.
+        let order = [
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 29, 30, 9, 10, 11, 12, 13, 14, 15, 19, 20, 21,
+            22, 23, 24, 25, 26, 27, 28,
+        ];
+        for (i, &x) in order.iter().enumerate() {
+            assert_eq!(regs_through(x), PC_SP_SPSR + i as u64 + 1, "x{x}");
+        }
+        assert_eq!(regs_through(31), PC_SP_SPSR);
+    }
 
     /// An ESR of a data abort with a translation fault at level 3.
     fn esr(sas: u64, sse: bool, srt: u64, sf: bool, write: bool) -> u64 {
