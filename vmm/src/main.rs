@@ -397,8 +397,8 @@ fn passthrough(
         let mut p = b & !0xfff;
         while p < b + s {
             let f = sp.slots(1)?;
-            let frame = vbus.map_mmio_at(p, &at(f)).map_err(|e| format!("MMIO {p:#x}: {e:?}"))?;
-            let _ = frame;
+            // io puts the page's frame cap into slot `f`.
+            vbus.map_mmio_at(p, &at(f)).map_err(|e| format!("MMIO {p:#x}: {e:?}"))?;
             let fc: cap::SmallPage = cap_at(f);
             sp.map(gvs, fc, p, CapRights::read_write(), VmAttributes::NONE)?;
             p += 4096;
