@@ -57,6 +57,19 @@ const IMAGE_MAGIC: &[u8; 4] = b"ARM\x64";
 /// Size of the arm64 Image header.
 const IMAGE_HEADER_LEN: usize = 64;
 
+/// Writes the ramdisk around `busybox` (an aarch64 ELF) to `path`,
+/// gzip-compressed, atomically.
+fn write_ramdisk(path: &Path, busybox: &[u8]) -> Result<()> {
+    let cpio = ramdisk_cpio(busybox)?;
+    write_atomically(path, |file| {
+        let mut gz = GzEncoder::new(file, Compression::best());
+        gz.write_all(&cpio)?;
+        gz.finish()?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", path.display()))
+}
+
 /// `/init` of the ramdisk. It runs as PID 1 with the console the kernel opened from
 /// `/dev/console`; `cttyhack` reopens the real console device (e.g. ttyAMA0) as the shell's
 /// controlling terminal, which `/dev/console` cannot be, so job control and Ctrl-C work.
@@ -195,14 +208,7 @@ pub fn fetch(out: &Path, force: bool) -> Result<GuestFiles> {
         busybox.package
     );
     let ramdisk = out.join(RAMDISK);
-    let cpio = ramdisk_cpio(&busybox_elf)?;
-    write_atomically(&ramdisk, |file| {
-        let mut gz = GzEncoder::new(file, Compression::best());
-        gz.write_all(&cpio)?;
-        gz.finish()?;
-        Ok(())
-    })
-    .with_context(|| format!("writing {}", ramdisk.display()))?;
+    write_ramdisk(&ramdisk, &busybox_elf)?;
     eprintln!(
         "guest: wrote {} ({}, busybox {})",
         ramdisk.display(),
@@ -345,17 +351,10 @@ fn rebuild_ramdisk(out: &Path, mut stamp: Stamp) -> Result<GuestFiles> {
         .find(|e| e.name == "bin/busybox")
         .filter(|e| is_aarch64_elf(&e.data))
         .context("it holds no aarch64 bin/busybox")?;
-    let cpio = ramdisk_cpio(&busybox.data)?;
     // The stamp goes first, as in `fetch`: an interrupted rebuild is never taken as finished.
     let stamp_path = out.join(STAMP);
     fs::remove_file(&stamp_path).with_context(|| format!("removing {}", stamp_path.display()))?;
-    write_atomically(&ramdisk, |file| {
-        let mut gz = GzEncoder::new(file, Compression::best());
-        gz.write_all(&cpio)?;
-        gz.finish()?;
-        Ok(())
-    })
-    .with_context(|| format!("writing {}", ramdisk.display()))?;
+    write_ramdisk(&ramdisk, &busybox.data)?;
     stamp.ramdisk_layout = ramdisk_layout();
     write_atomically(&stamp_path, |file| Ok(file.write_all(stamp.render().as_bytes())?))
         .with_context(|| format!("writing {}", stamp_path.display()))?;
