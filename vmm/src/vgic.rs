@@ -142,6 +142,10 @@ pub struct Distributor {
     irqs: Vec<Line>,
     lrs: Vec<Option<u32>>,
     last_sgir: Option<u32>,
+    /// Nothing changed since [`Distributor::next_injection`] last found
+    /// nothing to inject: the next call need not look (it runs after every
+    /// guest exit).
+    settled: bool,
 }
 
 /// The bit-per-interrupt register banks: base offset and kind.
@@ -217,6 +221,7 @@ impl Distributor {
             irqs: vec![Line::default(); lines as usize],
             lrs: vec![None; list_registers],
             last_sgir: None,
+            settled: false,
         };
         d.reset();
         d
@@ -237,6 +242,7 @@ impl Distributor {
         }
         self.lrs.fill(None);
         self.last_sgir = None;
+        self.settled = false;
     }
 
     /// The number of interrupt lines (INTIDs `0..lines`).
@@ -346,6 +352,7 @@ impl Distributor {
     /// Writes the low `width` bytes of `value` at `offset` in the register
     /// frame.
     pub fn write(&mut self, offset: u64, width: u8, value: u32) -> Result<WriteEffect, GicdError> {
+        self.settled = false;
         Self::check_access(offset, width)?;
         let mut effect = WriteEffect::default();
         if matches!(decode(offset), Reg::Sgir) {
@@ -458,13 +465,21 @@ impl Distributor {
     /// interrupt is pending while the line is asserted. False (and
     /// nothing changes) when `intid` is beyond the distributor's lines.
     pub fn set_level(&mut self, intid: u32, asserted: bool) -> bool {
-        self.irqs.get_mut(intid as usize).map(|l| l.level = asserted).is_some()
+        let Some(l) = self.irqs.get_mut(intid as usize) else { return false };
+        if l.level != asserted {
+            l.level = asserted;
+            self.settled = false;
+        }
+        true
     }
 
     /// An edge on `intid`: pending until injected. False (and nothing
     /// changes) when `intid` is beyond the distributor's lines.
     pub fn pulse(&mut self, intid: u32) -> bool {
-        self.irqs.get_mut(intid as usize).map(|l| l.latch = true).is_some()
+        let Some(l) = self.irqs.get_mut(intid as usize) else { return false };
+        l.latch = true;
+        self.settled = false;
+        true
     }
 
     /// The next interrupt to inject, if one can be: the pending, enabled
@@ -473,6 +488,15 @@ impl Distributor {
     /// lowest INTID of equals), when a list register is free. It is marked
     /// as sitting in that list register and its pending latch cleared.
     pub fn next_injection(&mut self) -> Option<Injection> {
+        if self.settled {
+            return None;
+        }
+        let next = self.find_injection();
+        self.settled = next.is_none();
+        next
+    }
+
+    fn find_injection(&mut self) -> Option<Injection> {
         if self.ctlr & 3 == 0 {
             return None;
         }
@@ -512,6 +536,7 @@ impl Distributor {
     /// new physical interrupt asserts it again.
     pub fn complete(&mut self, lr: usize) -> Option<u32> {
         let intid = self.lrs.get_mut(lr)?.take()?;
+        self.settled = false;
         self.irqs[intid as usize].in_lr = false;
         Some(intid)
     }
@@ -806,5 +831,19 @@ mod tests {
         assert_eq!(d.lr(0), None);
         assert!(!d.is_enabled(32) && !d.is_pending(32));
         assert_eq!(rd(&d, CTLR, 4), 0);
+    }
+
+    #[test]
+    fn nothing_to_inject_until_something_changes() {
+        let mut d = enabled(&[40, 41]);
+        assert_eq!(d.next_injection(), None);
+        // The same level again changes nothing; a new one does.
+        d.set_level(40, false);
+        assert_eq!(d.next_injection(), None);
+        d.set_level(40, true);
+        assert_eq!(d.next_injection().map(|i| i.intid), Some(40));
+        assert_eq!(d.next_injection(), None);
+        d.pulse(41);
+        assert_eq!(d.next_injection().map(|i| i.intid), Some(41));
     }
 }
